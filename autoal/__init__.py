@@ -1,0 +1,36 @@
+"""autoal: active labeling with AutoML.
+
+Train an AutoGluon model on what is labeled, rank what to label next with
+cleanlab's ActiveLab, get those labels, refit, repeat::
+
+    import autoal
+    result = autoal.loop(df, rounds=10, batch=150)
+    result.history
+
+- :func:`loop` runs it; :func:`read_table` reads a CSV/Parquet with image paths;
+- :mod:`autoal.strategies` scores candidates; :mod:`autoal.select` picks a batch;
+- :mod:`autoal.learners` holds the AutoGluon backends; :mod:`autoal.oracles` the labelers.
+"""
+
+from importlib.metadata import version
+
+from .data import infer_column_types, read_table
+from .learners import EmbeddingLearner, MultiModalLearner, TabularLearner
+from .loop import Result, loop, plot_curves
+from .oracles import SimulatedOracle
+from .strategies import STRATEGIES
+
+__version__ = version("autoal")
+
+__all__ = [
+    "EmbeddingLearner",
+    "MultiModalLearner",
+    "Result",
+    "STRATEGIES",
+    "SimulatedOracle",
+    "TabularLearner",
+    "infer_column_types",
+    "loop",
+    "plot_curves",
+    "read_table",
+]

@@ -1,0 +1,404 @@
+"""Learners: what the loop refits each round.
+
+The protocol is small, so a test backend can be a few lines::
+
+    class Learner(Protocol):
+        def fit(self, data: pd.DataFrame, label: str) -> Model: ...
+        # optional: called once with every row's features before the first fit
+        def prepare(self, data: pd.DataFrame) -> None: ...
+
+    class Model(Protocol):
+        def predict_proba(self, data: pd.DataFrame) -> pd.DataFrame: ...
+        # optional: out-of-sample probabilities for the training rows, same order
+        oof_proba: pd.DataFrame | None
+        # optional: the AutoGluon predictor behind the model
+        predictor: object
+
+``predict_proba`` returns one column per class the model knows, named by the
+class (AutoGluon's contract); the loop re-indexes columns to its own class list,
+with zeros for classes the model has not seen yet. A model without ``oof_proba``
+gets out-of-sample probabilities by cross-fitting (:func:`cross_fit_proba`).
+
+Backends: :class:`TabularLearner` (AutoGluon Tabular), :class:`MultiModalLearner`
+(AutoGluon MultiModal fine-tuning) and :class:`EmbeddingLearner` (frozen
+pretrained embeddings + AutoGluon Tabular, the fast path on a CPU).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .data import CATEGORICAL, IMAGE, NUMERICAL, TEXT
+
+logger = logging.getLogger(__name__)
+
+LEARNERS = ("auto", "tabular", "multimodal", "embedding")
+
+#: Models refit every round: quick on small data and on a CPU.
+DEFAULT_TABULAR_MODELS = {"GBM": {}, "XT": {}, "LR": {}}
+#: On embeddings, linear models and neighbours do well with few labels.
+DEFAULT_EMBEDDING_MODELS = {"LR": {}, "KNN": {"weights": "distance"}}
+
+
+def align_proba(proba, classes) -> np.ndarray:
+    """Probabilities as an ``(n, K)`` float array in the order of ``classes``.
+
+    A DataFrame's columns are matched by class label; classes it lacks get zeros;
+    rows are renormalised to sum to one. An array must already have ``K`` columns.
+    """
+    if isinstance(proba, pd.DataFrame):
+        extra = [c for c in proba.columns if c not in set(classes)]
+        if extra:
+            raise ValueError(f"The model predicted classes the loop does not know: {extra[:5]}.")
+        values = proba.reindex(columns=list(classes), fill_value=0.0).to_numpy(dtype=float)
+    else:
+        values = np.asarray(proba, dtype=float)
+        if values.ndim != 2 or values.shape[1] != len(classes):
+            raise ValueError(
+                f"predict_proba must return a DataFrame with class columns, or an array of shape "
+                f"(n, {len(classes)}). Got shape {values.shape}."
+            )
+    totals = values.sum(axis=1, keepdims=True)
+    uniform = np.full_like(values, 1.0 / max(len(classes), 1))
+    return np.where(totals > 0, values / np.where(totals > 0, totals, 1.0), uniform)
+
+
+def cross_fit_proba(learner, data: pd.DataFrame, label: str, *, folds: int = 3,
+                    seed: int = 0) -> pd.DataFrame:
+    """Out-of-sample probabilities for every row of ``data`` by ``folds``-fold cross-fitting.
+
+    Folds are stratified where each class allows it; a fold whose training part has
+    fewer than two classes predicts the training part's class distribution.
+    """
+    rng = np.random.default_rng(seed)
+    fold = np.empty(len(data), dtype=int)
+    for _, positions in pd.Series(np.arange(len(data))).groupby(data[label].to_numpy()):
+        shuffled = rng.permutation(positions.to_numpy())
+        fold[shuffled] = (np.arange(len(shuffled)) + rng.integers(folds)) % folds
+    parts = []
+    for k in range(folds):
+        held = fold == k
+        if not held.any():
+            continue
+        train = data.iloc[~held]
+        if train[label].nunique() < 2:
+            prior = train[label].value_counts(normalize=True)
+            part = pd.DataFrame([prior.to_dict()] * int(held.sum()), index=data.index[held])
+        else:
+            model = learner.fit(train, label)
+            part = model.predict_proba(data.iloc[held])
+            part = pd.DataFrame(part, index=data.index[held]) if not isinstance(
+                part, pd.DataFrame) else part.set_axis(data.index[held])
+            _discard(model)
+        parts.append(part)
+    return pd.concat(parts).reindex(data.index).fillna(0.0)
+
+
+def _discard(model) -> None:
+    """Remove a throw-away model's files, if it says where they are."""
+    path = getattr(model, "path", None)
+    if path and getattr(model, "owns_path", False):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _problem_type(y: pd.Series) -> str:
+    return "binary" if y.nunique() == 2 else "multiclass"
+
+
+class _Workspace:
+    """Fresh folders for AutoGluon's files; each new fit removes the previous one."""
+
+    def __init__(self, path=None):
+        self.root = Path(path) if path is not None else None
+        self._last = None
+        self._count = 0
+
+    def new(self) -> Path:
+        if self._last is not None:
+            shutil.rmtree(self._last, ignore_errors=True)
+        if self.root is None:
+            folder = Path(tempfile.mkdtemp(prefix="autoal-"))
+        else:
+            self._count += 1
+            folder = self.root / f"fit-{self._count:03d}"
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.parent.mkdir(parents=True, exist_ok=True)
+        self._last = folder
+        return folder
+
+
+class TabularModel:
+    """A fitted TabularPredictor; ``transform`` maps raw rows to its features."""
+
+    owns_path = True
+
+    def __init__(self, predictor, oof_proba, transform=None):
+        self.predictor = predictor
+        self.oof_proba = oof_proba
+        self.path = predictor.path
+        self._transform = transform
+
+    def predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
+        features = self._transform(data) if self._transform else data
+        return self.predictor.predict_proba(features, as_multiclass=True)
+
+
+class TabularLearner:
+    """AutoGluon ``TabularPredictor``, bagged so it yields out-of-fold probabilities.
+
+    Parameters
+    ----------
+    time_limit : seconds per fit, or None for no limit.
+    presets : AutoGluon presets (default: none).
+    hyperparameters : AutoGluon hyperparameters (default: :data:`DEFAULT_TABULAR_MODELS`).
+    num_bag_folds : folds for bagging, >= 2; the out-of-fold probabilities score the
+        labeled pool.
+    path : folder for AutoGluon's files (default: a temporary folder); each fit
+        replaces the previous one's.
+    seed : passed to AutoGluon models as ``random_seed``.
+    fit_kwargs : any other ``TabularPredictor.fit`` arguments.
+    """
+
+    def __init__(self, *, time_limit=None, presets=None, hyperparameters=None,
+                 num_bag_folds: int = 3, path=None, seed: int = 0, verbosity: int = 0,
+                 fit_kwargs=None):
+        self.time_limit = time_limit
+        self.presets = presets
+        self.hyperparameters = hyperparameters
+        self.num_bag_folds = num_bag_folds
+        self.path = path
+        self.seed = seed
+        self.verbosity = verbosity
+        self.fit_kwargs = fit_kwargs
+        self._workspace = _Workspace(path)
+
+    def prepare(self, data: pd.DataFrame) -> None:
+        """Nothing to precompute for raw tabular features."""
+
+    def _features(self, data: pd.DataFrame) -> pd.DataFrame:
+        return data
+
+    def fit(self, data: pd.DataFrame, label: str) -> TabularModel:
+        from autogluon.tabular import TabularPredictor
+
+        train = self._features(data.drop(columns=[label]))
+        train[label] = data[label].to_numpy()
+        folds = min(self.num_bag_folds, int(train[label].value_counts().max()))
+        predictor = TabularPredictor(
+            label=label, problem_type=_problem_type(train[label]), eval_metric="log_loss",
+            path=str(self._workspace.new()), verbosity=self.verbosity,
+        )
+        kwargs = dict(presets=self.presets, time_limit=self.time_limit,
+                      hyperparameters=self.hyperparameters or DEFAULT_TABULAR_MODELS,
+                      num_bag_folds=max(folds, 2), num_bag_sets=1, num_stack_levels=0,
+                      ag_args_fit={"random_seed": self.seed},
+                      # Folds one after another: Ray workers cost more than they save here.
+                      ag_args_ensemble={"fold_fitting_strategy": "sequential_local"})
+        kwargs.update(self.fit_kwargs or {})
+        predictor.fit(train, **kwargs)
+        oof = predictor.predict_proba_oof(train_data=train, as_multiclass=True)
+        oof = oof.set_axis(data.index) if len(oof) == len(data) else oof.reindex(data.index)
+        return TabularModel(predictor, oof, self._features)
+
+
+class EmbeddingLearner(TabularLearner):
+    """Frozen pretrained embeddings of image and text columns, then AutoGluon Tabular.
+
+    Embeddings are computed once (in :meth:`prepare`, with a progress bar) and cached
+    on disk by backbone and content, so later rounds and later runs reuse them.
+    Tabular columns pass through unchanged.
+
+    Parameters (besides :class:`TabularLearner`'s)
+    ----------
+    column_types : ``{column: type}`` of the feature columns (the loop passes its own).
+    image_checkpoint, text_checkpoint : backbone folder or hub name (default: the
+        packaged EfficientNet-Lite0 and all-MiniLM-L6-v2; see :mod:`autoal.backbones`).
+    image_size : side in pixels images are resized to before embedding.
+    dims : if set, reduce each embedding to this many principal components, fitted on
+        every row given to :meth:`prepare` (no labels involved).
+    """
+
+    def __init__(self, *, column_types=None, image_checkpoint=None, text_checkpoint=None,
+                 image_size: int = 224, dims=64, progress: bool = True,
+                 hyperparameters=None, **kwargs):
+        super().__init__(hyperparameters=hyperparameters or DEFAULT_EMBEDDING_MODELS, **kwargs)
+        self.column_types = column_types
+        self.image_checkpoint = image_checkpoint
+        self.text_checkpoint = text_checkpoint
+        self.image_size = image_size
+        self.dims = dims
+        self.progress = progress
+        self._embedders = {}
+        self._projections = {}
+
+    def _embedder(self, kind):
+        from .backbones import ImageEmbedder, TextEmbedder
+
+        if kind not in self._embedders:
+            if kind == IMAGE:
+                self._embedders[kind] = ImageEmbedder(
+                    self.image_checkpoint, image_size=self.image_size, progress=self.progress)
+            else:
+                self._embedders[kind] = TextEmbedder(self.text_checkpoint, progress=self.progress)
+        return self._embedders[kind]
+
+    def _embedded_columns(self, data):
+        types = self.column_types or {}
+        return [c for c in data.columns if types.get(c) in (IMAGE, TEXT)]
+
+    def prepare(self, data: pd.DataFrame) -> None:
+        """Embed every row's image and text columns; fit the optional projections."""
+        for column in self._embedded_columns(data):
+            vectors = self._embedder(self.column_types[column])(data[column])
+            if self.dims is not None and self.dims < min(vectors.shape):
+                from sklearn.decomposition import PCA
+
+                self._projections[column] = PCA(self.dims, random_state=self.seed).fit(vectors)
+
+    def _features(self, data: pd.DataFrame) -> pd.DataFrame:
+        embedded = self._embedded_columns(data)
+        blocks = [data.drop(columns=embedded).reset_index(drop=True)]
+        for column in embedded:
+            vectors = self._embedder(self.column_types[column])(data[column])
+            if column in self._projections:
+                vectors = self._projections[column].transform(vectors)
+            names = [f"{column}__{i:04d}" for i in range(vectors.shape[1])]
+            blocks.append(pd.DataFrame(vectors, columns=names))
+        return pd.concat(blocks, axis=1)
+
+
+class MultiModalModel:
+    """A fitted MultiModalPredictor."""
+
+    owns_path = True
+
+    def __init__(self, predictor):
+        self.predictor = predictor
+        self.path = predictor.path
+        self.oof_proba = None
+
+    def predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
+        return self.predictor.predict_proba(data, as_multiclass=True)
+
+
+class MultiModalLearner:
+    """AutoGluon ``MultiModalPredictor`` fine-tuning a pretrained backbone (best on a GPU).
+
+    Out-of-sample probabilities for the labeled pool come from cross-fitting, so
+    each round costs ``1 + oof_folds`` fits; ``oof_folds=0`` skips them (the
+    labeled pool is then scored on in-sample probabilities, which flatter it).
+
+    Parameters
+    ----------
+    column_types : ``{column: type}`` of the feature columns (the loop passes its own).
+    image_checkpoint, text_checkpoint : local folder or hub name; default: the
+        packaged backbones (see :mod:`autoal.backbones`).
+    time_limit : seconds per fit.
+    hyperparameters : merged over autoal's defaults (``optim.max_epochs`` etc.).
+    """
+
+    def __init__(self, *, column_types=None, image_checkpoint=None, text_checkpoint=None,
+                 time_limit=None, hyperparameters=None, oof_folds: int = 2, path=None,
+                 seed: int = 0, verbosity: int = 0):
+        self.column_types = column_types
+        self.image_checkpoint = image_checkpoint
+        self.text_checkpoint = text_checkpoint
+        self.time_limit = time_limit
+        self.hyperparameters = hyperparameters
+        self.oof_folds = oof_folds
+        self.path = path
+        self.seed = seed
+        self.verbosity = verbosity
+        self._workspace = _Workspace(path)
+
+    def prepare(self, data: pd.DataFrame) -> None:
+        """Nothing to precompute: MultiModal reads images and text itself."""
+
+    def _hyperparameters(self, data) -> dict:
+        from .backbones import default_image_checkpoint, default_text_checkpoint
+
+        types = {c: t for c, t in (self.column_types or {}).items() if c in data.columns}
+        names = []
+        hp = {}
+        if IMAGE in types.values():
+            names.append("timm_image")
+            hp["model.timm_image.checkpoint_name"] = (
+                self.image_checkpoint or default_image_checkpoint())
+        if TEXT in types.values():
+            names.append("hf_text")
+            hp["model.hf_text.checkpoint_name"] = self.text_checkpoint or default_text_checkpoint()
+        if CATEGORICAL in types.values():
+            names.append("categorical_mlp")
+        if NUMERICAL in types.values():
+            names.append("numerical_mlp")
+        if len(names) > 1:
+            names.append("fusion_mlp")
+        hp["model.names"] = names
+        hp.update(self.hyperparameters or {})
+        return hp
+
+    def _fit_one(self, data: pd.DataFrame, label: str, folder) -> MultiModalModel:
+        from autogluon.multimodal import MultiModalPredictor
+
+        types = {c: t for c, t in (self.column_types or {}).items() if c in data.columns}
+        predictor = MultiModalPredictor(
+            label=label, problem_type=_problem_type(data[label]), path=str(folder),
+            verbosity=self.verbosity,
+        )
+        predictor.fit(data, column_types=types, hyperparameters=self._hyperparameters(data),
+                      time_limit=self.time_limit, seed=self.seed)
+        return MultiModalModel(predictor)
+
+    def fit(self, data: pd.DataFrame, label: str) -> MultiModalModel:
+        model = self._fit_one(data, label, self._workspace.new())
+        if self.oof_folds >= 2:
+            model.oof_proba = cross_fit_proba(
+                _FoldLearner(self), data, label, folds=self.oof_folds, seed=self.seed)
+        return model
+
+
+class _FoldLearner:
+    """Fits one cross-fitting fold in a temporary folder, which the fold then discards."""
+
+    def __init__(self, learner: MultiModalLearner):
+        self.learner = learner
+
+    def fit(self, data, label):
+        return self.learner._fit_one(data, label, tempfile.mkdtemp(prefix="autoal-fold-"))
+
+
+def make_learner(learner, *, column_types, time_limit=None, seed=0, path=None):
+    """Resolve ``learner=`` (a name or an object following the protocol)."""
+    if not isinstance(learner, str):
+        if not callable(getattr(learner, "fit", None)):
+            raise TypeError(
+                f"The 'learner' parameter must be one of {list(LEARNERS)} or an object with a "
+                f"fit(data, label) method. Got {learner!r}."
+            )
+        return learner
+    if learner not in LEARNERS:
+        raise ValueError(f"The 'learner' parameter must be one of {list(LEARNERS)} or a "
+                         f"learner object. Got {learner!r}.")
+    rich = any(t in (IMAGE, TEXT) for t in column_types.values())
+    if learner == "auto":
+        if not rich:
+            learner = "tabular"
+        else:
+            import torch
+
+            learner = "multimodal" if torch.cuda.is_available() else "embedding"
+            logger.info(
+                "learner='auto': image/text columns and %s, so using the %s learner",
+                "a GPU" if learner == "multimodal" else "no GPU", learner)
+    common = dict(time_limit=time_limit, seed=seed, path=path)
+    if learner == "tabular":
+        return TabularLearner(**common)
+    if learner == "embedding":
+        return EmbeddingLearner(column_types=column_types, **common)
+    return MultiModalLearner(column_types=column_types, **common)

@@ -1,0 +1,415 @@
+"""The active labeling loop: fit, score, pick, label, repeat."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._checks import check_fraction, check_int, format_examples
+from .data import IMAGE, check_images, infer_column_types, resolve_paths
+from .learners import align_proba, cross_fit_proba, make_learner
+from .oracles import SimulatedOracle
+from .select import select_batch
+from .strategies import get_strategy
+
+logger = logging.getLogger(__name__)
+
+# Streams of randomness derived from the one ``seed``: never global NumPy state.
+_SPLIT, _INIT, _ROUND = 0, 1, 2
+
+
+@dataclass
+class Result:
+    """What :func:`loop` returns.
+
+    Attributes
+    ----------
+    history : one row per round: ``round, n_labeled, n_queried, n_relabel_requests,
+        accuracy, balanced_accuracy`` (when there is a test set), ``fit_seconds,
+        predict_seconds, score_seconds``.
+    queries : one row per pick: ``round, row, kind`` (``new`` or ``relabel``), ``score``.
+    annotations : every label given: ``row, annotator, label, round`` (``round`` is
+        the first round whose model trained on it; the initial set is round 0).
+    labeled : row labels of the labeled pool at the end.
+    classes : the class list, fixed at the start.
+    model : the last fitted model (``model.predict_proba(df)`` on raw rows).
+    strategy : the strategy's name.
+    """
+
+    history: pd.DataFrame
+    queries: pd.DataFrame
+    annotations: pd.DataFrame
+    labeled: pd.Index
+    classes: list
+    model: object = None
+    strategy: str = ""
+    test_index: pd.Index = field(default_factory=pd.Index)
+
+    @property
+    def predictor(self):
+        """The last AutoGluon predictor (for the embedding learner it takes embedding features)."""
+        return getattr(self.model, "predictor", None)
+
+    def plot(self, ax=None, label=None):
+        """Test accuracy against the number of labels; returns the matplotlib figure."""
+        return plot_curves({label or self.strategy: self}, ax=ax)
+
+
+def plot_curves(results: dict, ax=None, metric: str = "accuracy"):
+    """Draw ``metric`` against labels for several named results on one axes."""
+    import matplotlib
+
+    if ax is None:
+        matplotlib.use("Agg") if not _interactive() else None
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+    else:
+        fig = ax.figure
+    for name, result in results.items():
+        h = result.history
+        if metric not in h:
+            raise ValueError(f"History has no {metric!r} column (was there a test set?).")
+        ax.plot(h["n_labeled"], h[metric], marker="o", label=name)
+    ax.set_xlabel("labels")
+    ax.set_ylabel(f"test {metric.replace('_', ' ')}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def _interactive() -> bool:
+    import matplotlib
+
+    return matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "ps", "cairo")
+
+
+def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "label",
+         strategy="activelab", init=8, test=None, test_size: float = 0.2, learner="auto",
+         seed: int = 0, time_limit=None, workdir=None, column_types=None, oracle=None,
+         base_dir=None, progress: bool = True) -> Result:
+    """Run active labeling on ``df`` and return a :class:`Result`.
+
+    Parameters
+    ----------
+    df : one row per example: a label column and feature columns (image paths, text
+        or tabular values). Row labels (the index) identify rows and must be unique.
+    rounds : query rounds; the loop fits ``rounds + 1`` models (the last one is
+        only evaluated).
+    batch : rows to label per round.
+    label : name of the label column.
+    strategy : a name from :data:`autoal.strategies.STRATEGIES` or a function.
+    init : the initial labeled set: ``int`` examples per class at random, a list of
+        row labels, or a boolean mask over ``df``.
+    test : rows held out for evaluation only: a DataFrame, a list of row labels of
+        ``df`` or a boolean mask; default: a stratified ``test_size`` split of ``df``.
+    test_size : fraction held out when ``test`` is None; 0 for no evaluation.
+    learner : ``"auto"``, ``"tabular"``, ``"multimodal"``, ``"embedding"`` or a learner
+        object (see :mod:`autoal.learners`).
+    seed : the only source of randomness: split, initial set, tie-breaks.
+    time_limit : seconds per AutoGluon fit (for learners given by name).
+    workdir : folder for AutoGluon's files and the history, queries and annotation
+        tables (CSV, rewritten atomically each round); default: a temporary folder.
+    column_types : ``{column: "image_path"|"text"|"categorical"|"numerical"}`` overrides.
+    oracle : who labels picked rows (see :mod:`autoal.oracles`); default: the labels in
+        ``df`` revealed one at a time, which then must all be present.
+    base_dir : folder that relative image paths resolve against (default: the
+        working directory).
+    progress : show a progress bar.
+    """
+    rounds = check_int("rounds", rounds, minimum=0)
+    batch = check_int("batch", batch, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+    test_size = check_fraction("test_size", test_size)
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"The 'df' parameter of loop must be a pandas DataFrame. Got {type(df).__name__}.")
+    if label not in df.columns:
+        raise ValueError(f"The label column {label!r} is not in the data. Columns: "
+                         f"{format_examples(df.columns, 10)}. Pass label=... to name it.")
+    if not df.index.is_unique:
+        raise ValueError("The rows of 'df' must have unique index labels; call df.reset_index(drop=True).")
+    if len(df.columns) < 2:
+        raise ValueError("The data has no feature columns besides the label column.")
+    strategy_name, score = get_strategy(strategy)
+
+    external_test = isinstance(test, pd.DataFrame)
+    if external_test and label not in test.columns:
+        raise ValueError(f"The 'test' DataFrame has no label column {label!r}.")
+    known = df[label].notna()
+    if oracle is None and not known.all():
+        raise ValueError(
+            f"The label column {label!r} has {int((~known).sum())} missing values (rows "
+            f"{format_examples(df.index[~known])}). loop simulates labeling from the labels "
+            f"in df, so every row needs one; pass an oracle to label the rest by other means.")
+    labels_all = df[label] if not external_test else pd.concat([df[label], test[label]])
+    classes = _sorted(labels_all.dropna().unique())
+    if len(classes) < 2:
+        raise ValueError(f"The label column {label!r} must hold at least 2 classes. Got {classes}.")
+
+    types = infer_column_types(df, exclude=[label], column_types=column_types, base_dir=base_dir)
+    data = df.copy()
+    if external_test:
+        test_df = test.copy()
+    for column in (c for c, t in types.items() if t == IMAGE):
+        data[column] = resolve_paths(data[column], base_dir or Path.cwd())
+        if external_test:
+            test_df[column] = resolve_paths(test_df[column], base_dir or Path.cwd())
+
+    if external_test:
+        missing = set(types) - set(test_df.columns)
+        if missing:
+            raise ValueError(f"The 'test' DataFrame lacks feature columns {sorted(missing)}.")
+        test_df = test_df[list(types) + [label]]
+        pool = data
+    else:
+        test_rows = _split_test(data, label, known, test, test_size, seed)
+        test_df = data.loc[test_rows]
+        pool = data.drop(index=test_rows)
+    initial = _initial_set(pool, label, known.reindex(pool.index), init, seed, classes)
+
+    for column in (c for c, t in types.items() if t == IMAGE):
+        check_images(pd.concat([pool[[column]], test_df[[column]]]), [column])
+
+    workdir = Path(workdir) if workdir is not None else None
+    model_path = workdir / "models" if workdir is not None else None
+    learner = make_learner(learner, column_types=types, time_limit=time_limit, seed=seed,
+                           path=model_path)
+    oracle = oracle if oracle is not None else SimulatedOracle(pool[label])
+    features = pool.drop(columns=[label])
+    codes = {c: i for i, c in enumerate(classes)}
+    test_codes = test_df[label].map(codes).to_numpy()
+
+    if callable(getattr(learner, "prepare", None)):
+        learner.prepare(pd.concat([features, test_df.drop(columns=[label])]))
+
+    annotations = _annotate(oracle, initial, 0, classes, pool.index)
+    queries, history = [], []
+    model = None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=rounds + 1, desc=f"autoal {strategy_name}", unit="round", disable=not progress)
+    for r in range(rounds + 1):
+        consensus = _consensus(annotations)
+        train = features.loc[consensus.index].assign(**{label: consensus.to_numpy()})
+        t0 = time.perf_counter()
+        model = learner.fit(train, label)
+        t1 = time.perf_counter()
+        row = {"round": r, "n_labeled": len(train), "n_annotations": len(annotations)}
+        if len(test_df):
+            test_probs = align_proba(model.predict_proba(test_df.drop(columns=[label])), classes)
+            row.update(_metrics(test_codes, test_probs.argmax(axis=1)))
+        unlabeled = features.index.difference(consensus.index, sort=False)
+        picks = pd.DataFrame(columns=["round", "row", "kind", "score"])
+        requests = 0
+        t2 = t3 = time.perf_counter()
+        if r < rounds and len(unlabeled):
+            probs_u = align_proba(model.predict_proba(features.loc[unlabeled]), classes)
+            oof = getattr(model, "oof_proba", None)
+            if oof is None:
+                oof = cross_fit_proba(learner, train, label, seed=seed)
+            probs_l = align_proba(oof, classes)
+            t2 = time.perf_counter()
+            wide = _wide(annotations, consensus.index, codes)
+            rng = np.random.default_rng([seed, _ROUND, r])
+            scores = score(probs_u, labels=wide, pred_probs=probs_l, rng=rng)
+            chosen = select_batch(scores.unlabeled, scores.labeled, batch, rng,
+                                  can_relabel=_can_relabel(oracle, annotations, consensus.index))
+            requests = chosen.relabel_requests
+            picks = pd.concat([
+                pd.DataFrame({"round": r, "row": unlabeled[chosen.new], "kind": "new",
+                              "score": np.asarray(scores.unlabeled)[chosen.new]}),
+                pd.DataFrame({"round": r, "row": consensus.index[chosen.relabel],
+                              "kind": "relabel",
+                              "score": np.asarray(scores.labeled)[chosen.relabel]
+                              if scores.labeled is not None else []}),
+            ], ignore_index=True)
+            t3 = time.perf_counter()
+            if len(picks):
+                annotations = pd.concat([
+                    annotations, _annotate(oracle, pd.Index(picks["row"]), r + 1, classes,
+                                           pool.index)], ignore_index=True)
+        row.update(n_queried=int((picks["kind"] == "new").sum()),
+                   n_relabeled=int((picks["kind"] == "relabel").sum()),
+                   n_relabel_requests=requests, fit_seconds=t1 - t0,
+                   predict_seconds=t2 - t1, score_seconds=t3 - t2)
+        history.append(row)
+        queries.append(picks)
+        logger.info(
+            "round %d: %d labels%s, fit %.1fs, predict %.1fs, score %.2fs, queried %d new "
+            "(%d relabel requests)", r, row["n_labeled"],
+            f", accuracy {row['accuracy']:.3f}" if "accuracy" in row else "",
+            row["fit_seconds"], row["predict_seconds"], row["score_seconds"],
+            row["n_queried"], requests)
+        bar.update(1)
+        if "accuracy" in row:
+            bar.set_postfix(labels=row["n_labeled"], accuracy=f"{row['accuracy']:.3f}")
+        if workdir is not None:
+            _save(workdir, history, queries, annotations)
+        if r < rounds and len(picks) == 0:
+            warnings.warn(f"The pool ran out of rows to label after round {r}; stopping early "
+                          f"with {row['n_labeled']} labels.", stacklevel=2)
+            break
+    bar.close()
+    consensus = _consensus(annotations)
+    return Result(
+        history=_history_frame(history), queries=pd.concat(queries, ignore_index=True),
+        annotations=annotations, labeled=pd.Index(consensus.index), classes=list(classes),
+        model=model, strategy=strategy_name, test_index=pd.Index(test_df.index),
+    )
+
+
+def _sorted(values) -> list:
+    try:
+        return sorted(values)
+    except TypeError:  # mixed types
+        return sorted(values, key=str)
+
+
+def _split_test(data, label, known, test, test_size, seed) -> pd.Index:
+    if test is not None:
+        rows = _rows(data, test, "test")
+        unknown = rows[~known.loc[rows].to_numpy()]
+        if len(unknown):
+            raise ValueError(f"Test rows need labels; these have none: {format_examples(unknown)}.")
+        return rows
+    if test_size == 0:
+        return pd.Index([])
+    rng = np.random.default_rng([seed, _SPLIT])
+    held = []
+    for _, group in data.index[known.to_numpy()].to_series().groupby(data.loc[known, label].to_numpy()):
+        n = int(np.floor(test_size * len(group)))
+        held.extend(rng.permutation(group.to_numpy())[:n].tolist())
+    held = set(held)
+    return pd.Index([i for i in data.index if i in held])
+
+
+def _rows(data, spec, name) -> pd.Index:
+    """Row labels from a list of labels or a boolean mask over ``data``."""
+    if isinstance(spec, (pd.Series, np.ndarray, list, tuple, pd.Index)):
+        values = np.asarray(spec)
+        if values.dtype == bool:
+            if len(values) != len(data):
+                raise ValueError(f"The '{name}' mask has {len(values)} entries; the data has "
+                                 f"{len(data)} rows.")
+            return data.index[values]
+        rows = pd.Index(spec)
+        missing = rows.difference(data.index)
+        if len(missing):
+            raise ValueError(f"The '{name}' parameter names rows that are not in the pool: "
+                             f"{format_examples(missing)}.")
+        if not rows.is_unique:
+            raise ValueError(f"The '{name}' parameter lists some rows twice.")
+        return rows
+    raise TypeError(f"The '{name}' parameter must be a list of row labels or a boolean mask. "
+                    f"Got {type(spec).__name__}.")
+
+
+def _initial_set(pool, label, known, init, seed, classes) -> pd.Index:
+    if isinstance(init, (int, np.integer)) and not isinstance(init, bool):
+        per_class = check_int("init", init, minimum=1)
+        counts = pool.loc[known.to_numpy(), label].value_counts()
+        short = {c: int(counts.get(c, 0)) for c in classes if counts.get(c, 0) < per_class}
+        if short:
+            raise ValueError(
+                f"The 'init' parameter asks for {per_class} examples per class, but some "
+                f"classes have fewer in the pool (class: count): {short}. Lower init, or pass "
+                f"the initial rows as a list.")
+        rng = np.random.default_rng([seed, _INIT])
+        chosen = set()
+        for c in classes:
+            rows = pool.index[known.to_numpy() & (pool[label] == c).to_numpy()]
+            chosen.update(rows[rng.permutation(len(rows))[:per_class]].tolist())
+        rows = pd.Index([i for i in pool.index if i in chosen])
+    else:
+        rows = _rows(pool, init, "init")
+        unknown = rows[~known.loc[rows].to_numpy()]
+        if len(unknown):
+            raise ValueError(f"Initial rows need labels; these have none: {format_examples(unknown)}.")
+    seen = pool.loc[rows, label].unique()
+    if len(seen) < 2:
+        raise ValueError(f"The initial labeled set must hold at least 2 classes; it holds "
+                         f"{_sorted(seen)}.")
+    return rows
+
+
+def _annotate(oracle, rows, round_, classes, pool_index) -> pd.DataFrame:
+    answers = pd.DataFrame(oracle(rows))
+    missing = {"row", "annotator", "label"} - set(answers.columns)
+    if missing:
+        raise ValueError(f"The oracle's answer lacks columns {sorted(missing)}.")
+    bad = answers.loc[~answers["label"].isin(classes), "label"]
+    if len(bad):
+        raise ValueError(f"The oracle gave labels that are not classes: {format_examples(bad.unique())}.")
+    stray = pd.Index(answers["row"]).difference(pool_index)
+    if len(stray):
+        raise ValueError(f"The oracle labeled rows that are not in the pool: {format_examples(stray)}.")
+    answers = answers[["row", "annotator", "label"]].copy()
+    answers["round"] = round_
+    return answers.reset_index(drop=True)
+
+
+def _consensus(annotations) -> pd.Series:
+    """One label per annotated row: the majority vote (ties: the earliest label)."""
+    if annotations.empty:
+        return pd.Series(dtype=object)
+    first = annotations.drop_duplicates(["row", "annotator"], keep="last")
+    if not first["row"].duplicated().any():
+        return first.set_index("row")["label"]
+    counts = first.groupby(["row", "label"], sort=False).size().rename("n").reset_index()
+    counts = counts.sort_values("n", ascending=False, kind="stable")
+    return counts.drop_duplicates("row").set_index("row")["label"].reindex(first["row"].unique())
+
+
+def _wide(annotations, rows, codes) -> np.ndarray:
+    """The ``(rows, annotators)`` matrix of class codes, NaN where there is no label."""
+    latest = annotations.drop_duplicates(["row", "annotator"], keep="last")
+    wide = latest.assign(code=latest["label"].map(codes).astype(float)).pivot(
+        index="row", columns="annotator", values="code")
+    return wide.reindex(rows).to_numpy(dtype=float)
+
+
+def _can_relabel(oracle, annotations, rows) -> np.ndarray:
+    """Rows some annotator of ``oracle.annotators`` has not labeled yet."""
+    names = getattr(oracle, "annotators", None)
+    if not names:
+        return np.zeros(len(rows), dtype=bool)
+    done = annotations.groupby("row")["annotator"].agg(set).reindex(rows)
+    return np.array([not set(names) <= (d if isinstance(d, set) else set()) for d in done])
+
+
+def _metrics(y_true, y_pred) -> dict:
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {"accuracy": accuracy_score(y_true, y_pred),
+                "balanced_accuracy": balanced_accuracy_score(y_true, y_pred)}
+
+
+def _history_frame(rows) -> pd.DataFrame:
+    first = ["round", "n_labeled", "n_annotations", "n_queried", "n_relabeled",
+             "n_relabel_requests", "accuracy", "balanced_accuracy", "fit_seconds",
+             "predict_seconds", "score_seconds"]
+    frame = pd.DataFrame(rows)
+    return frame[[c for c in first if c in frame] + [c for c in frame if c not in first]]
+
+
+def _save(workdir: Path, history, queries, annotations) -> None:
+    workdir.mkdir(parents=True, exist_ok=True)
+    tables = {"history.csv": _history_frame(history),
+              "queries.csv": pd.concat(queries, ignore_index=True),
+              "annotations.csv": annotations}
+    for name, table in tables.items():
+        fd, tmp = tempfile.mkstemp(dir=workdir, suffix=".tmp")
+        with os.fdopen(fd, "w", newline="") as f:
+            table.to_csv(f, index=False)
+        os.replace(tmp, workdir / name)
