@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 # Streams of randomness derived from the one ``seed``: never global NumPy state.
 _SPLIT, _INIT, _ROUND = 0, 1, 2
+_EMPTY_PICKS = pd.DataFrame({"round": pd.Series(dtype=int), "row": pd.Series(dtype=object),
+                             "kind": pd.Series(dtype=str), "score": pd.Series(dtype=float)})
 
 
 @dataclass
@@ -208,7 +210,7 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
             test_probs = align_proba(model.predict_proba(test_df.drop(columns=[label])), classes)
             row.update(_metrics(test_codes, test_probs.argmax(axis=1)))
         unlabeled = features.index.difference(consensus.index, sort=False)
-        picks = pd.DataFrame(columns=["round", "row", "kind", "score"])
+        picks = _EMPTY_PICKS
         requests = 0
         t2 = t3 = time.perf_counter()
         if r < rounds and len(unlabeled):
@@ -225,6 +227,7 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
                                   can_relabel=_can_relabel(oracle, annotations, consensus.index))
             requests = chosen.relabel_requests
             picks = pd.concat([
+                _EMPTY_PICKS,
                 pd.DataFrame({"round": r, "row": unlabeled[chosen.new], "kind": "new",
                               "score": np.asarray(scores.unlabeled)[chosen.new]}),
                 pd.DataFrame({"round": r, "row": consensus.index[chosen.relabel],
@@ -242,7 +245,8 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
                    n_relabel_requests=requests, fit_seconds=t1 - t0,
                    predict_seconds=t2 - t1, score_seconds=t3 - t2)
         history.append(row)
-        queries.append(picks)
+        if len(picks):
+            queries.append(picks)
         logger.info(
             "round %d: %d labels%s, fit %.1fs, predict %.1fs, score %.2fs, queried %d new "
             "(%d relabel requests)", r, row["n_labeled"],
@@ -261,7 +265,7 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
     bar.close()
     consensus = _consensus(annotations)
     return Result(
-        history=_history_frame(history), queries=pd.concat(queries, ignore_index=True),
+        history=_history_frame(history), queries=pd.concat([_EMPTY_PICKS, *queries], ignore_index=True),
         annotations=annotations, labeled=pd.Index(consensus.index), classes=list(classes),
         model=model, strategy=strategy_name, test_index=pd.Index(test_df.index),
     )
@@ -406,7 +410,7 @@ def _history_frame(rows) -> pd.DataFrame:
 def _save(workdir: Path, history, queries, annotations) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     tables = {"history.csv": _history_frame(history),
-              "queries.csv": pd.concat(queries, ignore_index=True),
+              "queries.csv": pd.concat([_EMPTY_PICKS, *queries], ignore_index=True),
               "annotations.csv": annotations}
     for name, table in tables.items():
         fd, tmp = tempfile.mkstemp(dir=workdir, suffix=".tmp")

@@ -1,0 +1,169 @@
+"""The ``autoal`` command: ``autoal demo`` and ``autoal run FILE``.
+
+Both call the public API (:func:`autoal.loop`) exactly as a user would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+logger = logging.getLogger("autoal")
+
+DEMO_DATA = Path("data") / "fashion" / "labels.csv"
+
+
+class _TqdmHandler(logging.Handler):
+    """Log lines that do not tear the progress bar."""
+
+    def emit(self, record):
+        from tqdm.auto import tqdm
+
+        tqdm.write(self.format(record), file=sys.stderr)
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = _TqdmHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False
+    if not verbose:
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=UserWarning)
+        warnings.filterwarnings("ignore", module="sklearn")
+
+
+def _find_demo_data(explicit) -> Path:
+    if explicit:
+        return Path(explicit)
+    for base in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        if (base / DEMO_DATA).is_file():
+            return base / DEMO_DATA
+    raise SystemExit(
+        f"autoal demo: cannot find {DEMO_DATA}; run it from the repository root or pass --data.")
+
+
+def _curve_table(results: dict) -> pd.DataFrame:
+    """Labels against accuracy, one column per strategy."""
+    columns = {name: r.history.set_index("n_labeled")["accuracy"] for name, r in results.items()}
+    return pd.DataFrame(columns).rename_axis("labels")
+
+
+def _timing_table(results: dict) -> pd.DataFrame:
+    """Mean seconds per round, split into fit, predict and scoring."""
+    rows = {name: r.history[["fit_seconds", "predict_seconds", "score_seconds"]].mean()
+            for name, r in results.items()}
+    return pd.DataFrame(rows).T.rename(columns=lambda c: c.replace("_seconds", " s"))
+
+
+def _common_options(parser) -> None:
+    parser.add_argument("--rounds", type=int, default=10, help="query rounds (default 10)")
+    parser.add_argument("--init", type=int, default=8,
+                        help="initial labeled examples per class (default 8)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--learner", default="auto",
+                        choices=["auto", "tabular", "embedding", "multimodal"])
+    parser.add_argument("--time-limit", type=float, default=None,
+                        help="seconds per AutoGluon fit (default: no limit)")
+    parser.add_argument("--test-size", type=float, default=0.2,
+                        help="fraction held out for evaluation (default 0.2)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug logs")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="autoal", description="Active labeling with AutoGluon and cleanlab ActiveLab.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser(
+        "demo", help="run ActiveLab beside random on the images shipped in data/",
+        description="Runs the loop on data/fashion (Fashion-MNIST sample) with each strategy "
+                    "from the same start, prints the learning curves and writes a PNG plot.")
+    demo.add_argument("--batch", type=int, default=100, help="labels per round (default 100)")
+    demo.add_argument("--strategies", nargs="+", default=["activelab", "random"])
+    demo.add_argument("--data", help=f"labels file (default {DEMO_DATA})")
+    demo.add_argument("--out", default="autoal-demo", help="output folder (default autoal-demo)")
+    _common_options(demo)
+
+    run = commands.add_parser(
+        "run", help="run the loop on a CSV or Parquet file",
+        description="Simulated active labeling on FILE: every row's label is known and revealed "
+                    "only when the loop queries it.")
+    run.add_argument("file", help="CSV or Parquet file; relative image paths resolve against "
+                                  "its folder")
+    run.add_argument("--batch", type=int, default=150, help="labels per round (default 150)")
+    run.add_argument("--label", default="label", help="label column (default 'label')")
+    run.add_argument("--strategy", default="activelab", help="query strategy (default activelab)")
+    run.add_argument("--out", default="autoal-out", help="output folder (default autoal-out)")
+    _common_options(run)
+    return parser
+
+
+def _loop_kwargs(args) -> dict:
+    return dict(rounds=args.rounds, batch=args.batch, init=args.init, seed=args.seed,
+                learner=args.learner, time_limit=args.time_limit, test_size=args.test_size)
+
+
+def _demo(args) -> int:
+    import autoal
+
+    path = _find_demo_data(args.data)
+    df = autoal.read_table(path)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    logger.info("autoal demo: %d images, %d classes, from %s", len(df), df["label"].nunique(), path)
+    results = {}
+    for strategy in args.strategies:
+        logger.info("strategy %s", strategy)
+        results[strategy] = autoal.loop(df, strategy=strategy, workdir=out / strategy,
+                                        **_loop_kwargs(args))
+    _report(results, out)
+    return 0
+
+
+def _run(args) -> int:
+    import autoal
+
+    df = autoal.read_table(args.file, label=args.label)
+    out = Path(args.out)
+    result = autoal.loop(df, label=args.label, strategy=args.strategy, workdir=out,
+                         **_loop_kwargs(args))
+    _report({result.strategy: result}, out)
+    return 0
+
+
+def _report(results: dict, out: Path) -> None:
+    import autoal
+
+    with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 120):
+        if all("accuracy" in r.history for r in results.values()):
+            print("\nTest accuracy by number of labels:")
+            print(_curve_table(results).to_string())
+            fig = autoal.plot_curves(results)
+            fig.savefig(out / "learning_curve.png", dpi=120)
+            print(f"\nPlot: {out / 'learning_curve.png'}")
+        print("\nMean seconds per round:")
+        print(_timing_table(results).to_string())
+    for name, result in results.items():
+        folder = out / name if len(results) > 1 else out
+        print(f"{name}: history, queries and annotations in {folder}/")
+
+
+def main(argv=None) -> int:
+    args = _build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        return {"demo": _demo, "run": _run}[args.command](args)
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        print(f"autoal {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Shared fixtures: small, seeded data made on the fly; nothing fetched from a hub."""
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache(tmp_path_factory):
+    """A fresh autoal cache per test session, so tests never depend on a warm one."""
+    os.environ["AUTOAL_CACHE"] = str(tmp_path_factory.mktemp("autoal-cache"))
+
+
+def make_blobs_frame(n_per_class=30, n_classes=3, seed=0, label="label"):
+    """Separable Gaussian blobs with string labels, in shuffled row order."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=4.0, size=(n_classes, 4))
+    x = np.concatenate([c + rng.normal(size=(n_per_class, 4)) for c in centers])
+    y = np.repeat([f"class_{k}" for k in range(n_classes)], n_per_class)
+    order = rng.permutation(len(y))
+    df = pd.DataFrame(x[order], columns=[f"f{i}" for i in range(4)])
+    df[label] = y[order]
+    return df
+
+
+@pytest.fixture
+def blobs():
+    return make_blobs_frame()
+
+
+def write_images(folder, n_per_class=12, seed=0, size=16):
+    """Tiny PNGs: class 'top' is bright above, 'bottom' bright below. Returns label, image_path."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name in ("top", "bottom"):
+        for i in range(n_per_class):
+            pixels = rng.integers(0, 60, size=(size, size), dtype=np.uint8)
+            half = slice(0, size // 2) if name == "top" else slice(size // 2, size)
+            pixels[half] += 180
+            path = folder / f"{name}_{i:02d}.png"
+            Image.fromarray(pixels).save(path)
+            rows.append({"label": name, "image_path": f"{folder.name}/{path.name}"})
+    return pd.DataFrame(rows).sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+@pytest.fixture
+def image_csv(tmp_path):
+    """A labels.csv with relative image paths, as shipped in data/."""
+    df = write_images(tmp_path / "images")
+    path = tmp_path / "labels.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+SPORT = ["the striker scored a late goal in the match", "the team won the league title again",
+         "a record crowd watched the final game", "the coach praised the young defenders",
+         "fans cheered as the runner crossed the line", "the keeper saved a penalty kick"]
+FOOD = ["simmer the onions slowly in butter until golden", "bake the bread for forty minutes",
+        "whisk the eggs with sugar and a little flour", "season the soup with salt and pepper",
+        "roast the vegetables with olive oil and garlic", "serve the pasta with fresh basil"]
+
+
+@pytest.fixture
+def texts():
+    """A two-class text frame (sport vs cooking), 24 rows."""
+    rows = [{"text": f"{s} {suffix}", "label": "sport"} for s in SPORT for suffix in ("today", "again")]
+    rows += [{"text": f"{s} {suffix}", "label": "food"} for s in FOOD for suffix in ("today", "again")]
+    return pd.DataFrame(rows).sample(frac=1.0, random_state=0).reset_index(drop=True)
+
+
+class CountingLearner:
+    """A real (scikit-learn) learner in a few lines; counts fits and records training rows."""
+
+    def __init__(self, oof=False):
+        self.fits = 0
+        self.trained_on = []
+        self.oof = oof
+
+    def fit(self, data, label):
+        from sklearn.linear_model import LogisticRegression
+
+        self.fits += 1
+        self.trained_on.append(list(data.index))
+        features = data.drop(columns=[label])
+        model = LogisticRegression(max_iter=500).fit(features.to_numpy(), data[label].to_numpy())
+
+        class Model:
+            oof_proba = None
+
+            def predict_proba(self, df):
+                return pd.DataFrame(model.predict_proba(df[features.columns].to_numpy()),
+                                    columns=model.classes_, index=df.index)
+
+        fitted = Model()
+        if self.oof:  # in-sample stands in for out-of-fold here: enough for the tests
+            fitted.oof_proba = fitted.predict_proba(features)
+        return fitted
+
+
+@pytest.fixture
+def counting_learner():
+    return CountingLearner()
