@@ -1,0 +1,55 @@
+"""The autoal command, run through its installed entry point in a real process."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import make_blobs_frame
+
+pytestmark = pytest.mark.slow
+
+
+def autoal(*args, cwd):
+    exe = shutil.which("autoal") or str(Path(sys.executable).parent / "autoal")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([exe, *map(str, args)], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=900)
+
+
+def test_run_on_a_csv(tmp_path):
+    make_blobs_frame(n_per_class=20).rename(columns={"label": "kind"}).to_csv(
+        tmp_path / "blobs.csv", index=False)
+    done = autoal("run", "blobs.csv", "--label", "kind", "--rounds", "1", "--batch", "5",
+                  "--init", "2", "--strategy", "margin", "--out", "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Test accuracy by number of labels" in done.stdout
+    assert "round 1: 11 labels" in done.stderr  # one log line per round
+    history = pd.read_csv(tmp_path / "out" / "history.csv")
+    assert history["n_labeled"].tolist() == [6, 11]
+    assert (tmp_path / "out" / "learning_curve.png").stat().st_size > 0
+
+
+def test_demo_on_small_images(image_csv, tmp_path):
+    done = autoal("demo", "--data", image_csv, "--rounds", "1", "--batch", "4", "--init", "2",
+                  "--out", "demo", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    header = lines.index("Test accuracy by number of labels:")
+    assert lines[header + 1].split() == ["activelab", "random"]
+    assert "Mean seconds per round:" in done.stdout
+    assert (tmp_path / "demo" / "learning_curve.png").is_file()
+    assert (tmp_path / "demo" / "activelab" / "queries.csv").is_file()
+
+
+def test_errors_are_reported_not_raised(tmp_path):
+    make_blobs_frame().to_csv(tmp_path / "blobs.csv", index=False)
+    done = autoal("run", "blobs.csv", "--batch", "0", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "error: The 'batch' parameter of loop must be an int >= 1. Got 0." in done.stderr
+    done = autoal("run", "missing.csv", cwd=tmp_path)
+    assert done.returncode == 2 and "No such data file" in done.stderr
