@@ -224,6 +224,6 @@ class TextEmbedder(_Embedder):
         if self._model is None:
             from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(self.checkpoint, device="cpu")
+            self._model = SentenceTransformer(self.checkpoint)
         return self._model.encode([str(t) for t in texts], batch_size=self.batch_size,
                                   show_progress_bar=False, convert_to_numpy=True)

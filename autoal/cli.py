@@ -161,6 +161,8 @@ def main(argv=None) -> int:
     try:
         return {"demo": _demo, "run": _run}[args.command](args)
     except (ValueError, TypeError, FileNotFoundError) as error:
+        if args.verbose:
+            raise
         print(f"autoal {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -373,7 +373,8 @@ class _FoldLearner:
         return self.learner._fit_one(data, label, tempfile.mkdtemp(prefix="autoal-fold-"))
 
 
-def make_learner(learner, *, column_types, time_limit=None, seed=0, path=None):
+def make_learner(learner, *, column_types, time_limit=None, seed=0, path=None,
+                 progress=True):
     """Resolve ``learner=`` (a name or an object following the protocol)."""
     if not isinstance(learner, str):
         if not callable(getattr(learner, "fit", None)):
@@ -400,5 +401,5 @@ def make_learner(learner, *, column_types, time_limit=None, seed=0, path=None):
     if learner == "tabular":
         return TabularLearner(**common)
     if learner == "embedding":
-        return EmbeddingLearner(column_types=column_types, **common)
+        return EmbeddingLearner(column_types=column_types, progress=progress, **common)
     return MultiModalLearner(column_types=column_types, **common)

@@ -184,7 +184,7 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
     workdir = Path(workdir) if workdir is not None else None
     model_path = workdir / "models" if workdir is not None else None
     learner = make_learner(learner, column_types=types, time_limit=time_limit, seed=seed,
-                           path=model_path)
+                           path=model_path, progress=progress)
     oracle = oracle if oracle is not None else SimulatedOracle(pool[label])
     features = pool.drop(columns=[label])
     codes = {c: i for i, c in enumerate(classes)}

@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 import numpy as np
+from cleanlab.multiannotator import get_active_learning_scores
 
 
 class Scores(NamedTuple):
@@ -50,8 +51,6 @@ def activelab(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None) -
     (consensus) label the model and annotators doubt. Scores of both pools are
     comparable, in [0, 1]. Uses ``cleanlab.multiannotator.get_active_learning_scores``.
     """
-    from cleanlab.multiannotator import get_active_learning_scores
-
     probs_u = np.asarray(pred_probs_unlabeled, dtype=float)
     if labels is None or len(labels) == 0:
         _, scores_u = get_active_learning_scores(pred_probs_unlabeled=probs_u)
