@@ -273,6 +273,11 @@ class EmbeddingLearner(TabularLearner):
         return pd.concat(blocks, axis=1)
 
 
+#: MultiModal settings without a GPU: no mixed precision, no loader worker processes.
+CPU_MULTIMODAL = {"env.num_gpus": 0, "env.accelerator": "cpu", "env.precision": 32,
+                  "env.num_workers": 0, "env.num_workers_inference": 0}
+
+
 class MultiModalModel:
     """A fitted MultiModalPredictor."""
 
@@ -340,6 +345,10 @@ class MultiModalLearner:
         if len(names) > 1:
             names.append("fusion_mlp")
         hp["model.names"] = names
+        import torch
+
+        if not torch.cuda.is_available():
+            hp.update(CPU_MULTIMODAL)
         hp.update(self.hyperparameters or {})
         return hp
 

@@ -60,3 +60,30 @@ def test_image_frame_through_loop_with_embeddings(image_csv):
                              progress=False)
     embedder = again._embedder("image_path")
     assert len(embedder._cache.vectors) == len(df)
+
+
+def test_image_frame_through_loop_with_multimodal_fine_tuning(image_csv):
+    df = autoal.read_table(image_csv)
+    learner = MultiModalLearner(
+        column_types={"image_path": "image_path"}, time_limit=120, oof_folds=2,
+        hyperparameters={"optim.max_epochs": 1, "model.timm_image.image_size": 32,
+                         "env.batch_size": 16, "env.per_gpu_batch_size": 16})
+    result = autoal.loop(df, rounds=1, batch=4, init=4, learner=learner, test_size=0.25,
+                         progress=False)
+    assert result.predictor.__class__.__name__ == "MultiModalPredictor"
+    assert result.history["n_labeled"].tolist() == [8, 12]
+    assert result.history["accuracy"].notna().all()
+    # Out-of-sample probabilities for the labeled pool came from 2-fold cross-fitting.
+    assert result.history["n_relabel_requests"].iloc[0] >= 0
+    probs = result.model.predict_proba(df.drop(columns=["label"]))
+    assert sorted(probs.columns) == ["bottom", "top"]
+
+
+def test_text_frame_with_multimodal_fine_tuning_offline(texts):
+    learner = MultiModalLearner(column_types={"text": "text"}, time_limit=120, oof_folds=0,
+                                hyperparameters={"optim.max_epochs": 1, "env.batch_size": 8,
+                                                 "env.per_gpu_batch_size": 8})
+    result = autoal.loop(texts, rounds=0, init=4, learner=learner, test_size=0.25, progress=False)
+    assert result.history["n_labeled"].tolist() == [8]
+    assert result.history["accuracy"].notna().all()
+    assert result.model.oof_proba is None  # oof_folds=0: no cross-fitting
