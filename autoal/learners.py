@@ -338,6 +338,8 @@ class MultiModalLearner:
         if TEXT in types.values():
             names.append("hf_text")
             hp["model.hf_text.checkpoint_name"] = self.text_checkpoint or default_text_checkpoint()
+            # Text augmentation would call nltk.download(): off, so fits never touch the network.
+            hp["model.hf_text.text_trivial_aug_maxscale"] = 0.0
         if CATEGORICAL in types.values():
             names.append("categorical_mlp")
         if NUMERICAL in types.values():
@@ -356,9 +358,12 @@ class MultiModalLearner:
         from autogluon.multimodal import MultiModalPredictor
 
         types = {c: t for c, t in (self.column_types or {}).items() if c in data.columns}
+        if self.verbosity == 0:  # verbosity=0 alone leaves Lightning's lines on
+            for name in ("lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric"):
+                logging.getLogger(name).setLevel(logging.ERROR)
         predictor = MultiModalPredictor(
             label=label, problem_type=_problem_type(data[label]), path=str(folder),
-            verbosity=self.verbosity,
+            verbosity=self.verbosity, enable_progress_bar=self.verbosity > 0,
         )
         predictor.fit(data, column_types=types, hyperparameters=self._hyperparameters(data),
                       time_limit=self.time_limit, seed=self.seed)
