@@ -9,7 +9,8 @@ cleanlab's ActiveLab, get those labels, refit, repeat::
 
 - :func:`loop` runs it; :func:`read_table` reads a CSV/Parquet with image paths;
 - :mod:`autoal.strategies` scores candidates; :mod:`autoal.select` picks a batch;
-- :mod:`autoal.learners` holds the AutoGluon backends; :mod:`autoal.oracles` the labelers.
+- :mod:`autoal.learners` holds the AutoGluon backends; :mod:`autoal.oracles` the labelers;
+- :mod:`autoal.annotations` turns the annotation table into consensus labels.
 """
 
 from importlib.metadata import version
@@ -17,7 +18,7 @@ from importlib.metadata import version
 from .data import infer_column_types, read_table
 from .learners import EmbeddingLearner, MultiModalLearner, TabularLearner
 from .loop import Result, loop, plot_curves
-from .oracles import SimulatedOracle
+from .oracles import SimulatedAnnotators, SimulatedOracle
 from .strategies import STRATEGIES
 
 __version__ = version("autoal")
@@ -27,6 +28,7 @@ __all__ = [
     "MultiModalLearner",
     "Result",
     "STRATEGIES",
+    "SimulatedAnnotators",
     "SimulatedOracle",
     "TabularLearner",
     "infer_column_types",

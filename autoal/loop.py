@@ -16,6 +16,7 @@ import pandas as pd
 from ._checks import check_fraction, check_int, format_examples
 from .data import IMAGE, check_images, infer_column_types, resolve_paths
 from .learners import align_proba, cross_fit_proba, make_learner
+from . import annotations as ann
 from .oracles import SimulatedOracle
 from .select import select_batch
 from .strategies import get_strategy
@@ -34,12 +35,18 @@ class Result:
 
     Attributes
     ----------
-    history : one row per round: ``round, n_labeled, n_queried, n_relabel_requests,
-        accuracy, balanced_accuracy`` (when there is a test set), ``fit_seconds,
-        predict_seconds, score_seconds``.
+    history : one row per round: ``round, n_labeled, n_annotations, n_queried`` (new
+        rows), ``n_relabeled`` (second opinions sent), ``n_relabel_requests`` (labeled
+        rows among the batch's best scores), ``accuracy, balanced_accuracy`` (when there
+        is a test set), ``consensus_accuracy`` (when simulating: share of consensus
+        labels that are true), ``fit_seconds, predict_seconds, score_seconds``.
     queries : one row per pick: ``round, row, kind`` (``new`` or ``relabel``), ``score``.
     annotations : every label given: ``row, annotator, label, round`` (``round`` is
         the first round whose model trained on it; the initial set is round 0).
+    consensus : per labeled row: ``consensus_label, consensus_quality_score,
+        annotator_agreement, num_annotations, method`` (see :mod:`autoal.annotations`).
+    annotator_stats : per annotator: ``num_examples_labeled, agreement_with_consensus,
+        annotator_quality``.
     labeled : row labels of the labeled pool at the end.
     classes : the class list, fixed at the start.
     model : the last fitted model (``model.predict_proba(df)`` on raw rows).
@@ -54,6 +61,8 @@ class Result:
     model: object = None
     strategy: str = ""
     test_index: pd.Index = field(default_factory=pd.Index)
+    consensus: pd.DataFrame = None
+    annotator_stats: pd.DataFrame = None
 
     @property
     def predictor(self):
@@ -97,8 +106,8 @@ def _interactive() -> bool:
 
 def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "label",
          strategy="activelab", init=8, test=None, test_size: float = 0.2, learner="auto",
-         seed: int = 0, time_limit=None, workdir=None, column_types=None, oracle=None,
-         base_dir=None, progress: bool = True) -> Result:
+         seed: int = 0, time_limit=None, workdir=None, column_types=None, annotators=None,
+         oracle=None, base_dir=None, progress: bool = True) -> Result:
     """Run active labeling on ``df`` and return a :class:`Result`.
 
     Parameters
@@ -122,6 +131,8 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
     workdir : folder for AutoGluon's files and the history, queries and annotation
         tables (CSV, rewritten atomically each round); default: a temporary folder.
     column_types : ``{column: "image_path"|"text"|"categorical"|"numerical"}`` overrides.
+    annotators : :class:`autoal.SimulatedAnnotators`: several noisy simulated annotators
+        (labels then come from them, and relabel requests go to someone new).
     oracle : who labels picked rows (see :mod:`autoal.oracles`); default: the labels in
         ``df`` revealed one at a time, which then must all be present.
     base_dir : folder that relative image paths resolve against (default: the
@@ -146,8 +157,17 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
     external_test = isinstance(test, pd.DataFrame)
     if external_test and label not in test.columns:
         raise ValueError(f"The 'test' DataFrame has no label column {label!r}.")
+    if annotators is not None and oracle is not None:
+        raise ValueError("Pass either 'annotators' or 'oracle' to loop, not both.")
+    simulated = oracle is None
+    # Columns of real per-annotator labels feed the simulated annotators, never the model.
+    given = list(getattr(annotators, "columns", None) or [])
+    missing = [c for c in given if c not in df.columns]
+    if missing:
+        raise ValueError(f"SimulatedAnnotators: columns not in the data: {missing}.")
+    given_labels, df = df[given], df.drop(columns=given)
     known = df[label].notna()
-    if oracle is None and not known.all():
+    if simulated and not known.all():
         raise ValueError(
             f"The label column {label!r} has {int((~known).sum())} missing values (rows "
             f"{format_examples(df.index[~known])}). loop simulates labeling from the labels "
@@ -185,7 +205,11 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
     model_path = workdir / "models" if workdir is not None else None
     learner = make_learner(learner, column_types=types, time_limit=time_limit, seed=seed,
                            path=model_path, progress=progress)
-    oracle = oracle if oracle is not None else SimulatedOracle(pool[label])
+    truth = pool[label] if simulated else None
+    if annotators is not None:
+        oracle = annotators.bind(truth, classes, given_labels.loc[pool.index])
+    elif oracle is None:
+        oracle = SimulatedOracle(truth)
     features = pool.drop(columns=[label])
     codes = {c: i for i, c in enumerate(classes)}
     test_codes = test_df[label].map(codes).to_numpy()
@@ -193,15 +217,17 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
     if callable(getattr(learner, "prepare", None)):
         learner.prepare(pd.concat([features, test_df.drop(columns=[label])]))
 
-    annotations = _annotate(oracle, initial, 0, classes, pool.index)
+    annotations = _annotate(oracle, initial, 0, classes, pool.index, ann.empty())
     queries, history = [], []
     model = None
+    # The latest out-of-sample probabilities per row: CROWDLAB weighs annotators with them.
+    known_probs = pd.DataFrame(columns=range(len(classes)), dtype=float)
     from tqdm.auto import tqdm
 
     bar = tqdm(total=rounds + 1, desc=f"autoal {strategy_name}", unit="round", disable=not progress)
     for r in range(rounds + 1):
-        consensus = _consensus(annotations)
-        train = features.loc[consensus.index].assign(**{label: consensus.to_numpy()})
+        labeled, _ = ann.consensus(annotations, classes, known_probs)
+        train = features.loc[labeled.index].assign(**{label: labeled["consensus_label"].to_numpy()})
         t0 = time.perf_counter()
         model = learner.fit(train, label)
         t1 = time.perf_counter()
@@ -209,37 +235,45 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
         if len(test_df):
             test_probs = align_proba(model.predict_proba(test_df.drop(columns=[label])), classes)
             row.update(_metrics(test_codes, test_probs.argmax(axis=1)))
-        unlabeled = features.index.difference(consensus.index, sort=False)
+        if truth is not None:
+            row["consensus_accuracy"] = float(
+                (labeled["consensus_label"] == truth.loc[labeled.index]).mean())
+        unlabeled = features.index.difference(labeled.index, sort=False)
+        can_relabel = _can_relabel(oracle, annotations, labeled.index)
         picks = _EMPTY_PICKS
         requests = 0
         t2 = t3 = time.perf_counter()
-        if r < rounds and len(unlabeled):
+        if r < rounds and (len(unlabeled) or can_relabel.any()):
             probs_u = align_proba(model.predict_proba(features.loc[unlabeled]), classes)
             oof = getattr(model, "oof_proba", None)
             if oof is None:
                 oof = cross_fit_proba(learner, train, label, seed=seed)
             probs_l = align_proba(oof, classes)
+            known_probs = _remember(known_probs, unlabeled, probs_u, labeled.index, probs_l)
             t2 = time.perf_counter()
-            wide = _wide(annotations, consensus.index, codes)
+            wide = ann.wide(annotations, labeled.index, codes).to_numpy(dtype=float)
             rng = np.random.default_rng([seed, _ROUND, r])
             scores = score(probs_u, labels=wide, pred_probs=probs_l, rng=rng)
             chosen = select_batch(scores.unlabeled, scores.labeled, batch, rng,
-                                  can_relabel=_can_relabel(oracle, annotations, consensus.index))
+                                  can_relabel=can_relabel)
             requests = chosen.relabel_requests
             picks = pd.concat([
                 _EMPTY_PICKS,
                 pd.DataFrame({"round": r, "row": unlabeled[chosen.new], "kind": "new",
                               "score": np.asarray(scores.unlabeled)[chosen.new]}),
-                pd.DataFrame({"round": r, "row": consensus.index[chosen.relabel],
+                pd.DataFrame({"round": r, "row": labeled.index[chosen.relabel],
                               "kind": "relabel",
                               "score": np.asarray(scores.labeled)[chosen.relabel]
                               if scores.labeled is not None else []}),
             ], ignore_index=True)
             t3 = time.perf_counter()
             if len(picks):
-                annotations = pd.concat([
-                    annotations, _annotate(oracle, pd.Index(picks["row"]), r + 1, classes,
-                                           pool.index)], ignore_index=True)
+                annotations = pd.concat([annotations, _annotate(
+                    oracle, pd.Index(picks["row"]), r + 1, classes, pool.index, annotations)],
+                    ignore_index=True)
+        elif getattr(model, "oof_proba", None) is not None:
+            known_probs = _remember(known_probs, [], None, labeled.index,
+                                    align_proba(model.oof_proba, classes))
         row.update(n_queried=int((picks["kind"] == "new").sum()),
                    n_relabeled=int((picks["kind"] == "relabel").sum()),
                    n_relabel_requests=requests, fit_seconds=t1 - t0,
@@ -248,11 +282,11 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
         if len(picks):
             queries.append(picks)
         logger.info(
-            "round %d: %d labels%s, fit %.1fs, predict %.1fs, score %.2fs, queried %d new "
-            "(%d relabel requests)", r, row["n_labeled"],
+            "round %d: %d labels%s, fit %.1fs, predict %.1fs, score %.2fs, queried %d new, "
+            "%d relabels (%d relabel requests)", r, row["n_labeled"],
             f", accuracy {row['accuracy']:.3f}" if "accuracy" in row else "",
             row["fit_seconds"], row["predict_seconds"], row["score_seconds"],
-            row["n_queried"], requests)
+            row["n_queried"], row["n_relabeled"], requests)
         bar.update(1)
         if "accuracy" in row:
             bar.set_postfix(labels=row["n_labeled"], accuracy=f"{row['accuracy']:.3f}")
@@ -263,12 +297,24 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
                           f"with {row['n_labeled']} labels.", stacklevel=2)
             break
     bar.close()
-    consensus = _consensus(annotations)
+    labeled, annotator_stats = ann.consensus(annotations, classes, known_probs)
     return Result(
-        history=_history_frame(history), queries=pd.concat([_EMPTY_PICKS, *queries], ignore_index=True),
-        annotations=annotations, labeled=pd.Index(consensus.index), classes=list(classes),
+        history=_history_frame(history),
+        queries=pd.concat([_EMPTY_PICKS, *queries], ignore_index=True),
+        annotations=annotations, labeled=pd.Index(labeled.index), classes=list(classes),
         model=model, strategy=strategy_name, test_index=pd.Index(test_df.index),
+        consensus=labeled, annotator_stats=annotator_stats,
     )
+
+
+def _remember(known, rows_u, probs_u, rows_l, probs_l) -> pd.DataFrame:
+    """Update the latest out-of-sample probabilities of each row."""
+    parts = [known]
+    if len(rows_u):
+        parts.append(pd.DataFrame(probs_u, index=pd.Index(rows_u)))
+    parts.append(pd.DataFrame(probs_l, index=pd.Index(rows_l)))
+    merged = pd.concat([p for p in parts if len(p)])
+    return merged[~merged.index.duplicated(keep="last")]
 
 
 def _sorted(values) -> list:
@@ -345,49 +391,22 @@ def _initial_set(pool, label, known, init, seed, classes) -> pd.Index:
     return rows
 
 
-def _annotate(oracle, rows, round_, classes, pool_index) -> pd.DataFrame:
-    answers = pd.DataFrame(oracle(rows))
-    missing = {"row", "annotator", "label"} - set(answers.columns)
-    if missing:
-        raise ValueError(f"The oracle's answer lacks columns {sorted(missing)}.")
-    bad = answers.loc[~answers["label"].isin(classes), "label"]
-    if len(bad):
-        raise ValueError(f"The oracle gave labels that are not classes: {format_examples(bad.unique())}.")
-    stray = pd.Index(answers["row"]).difference(pool_index)
-    if len(stray):
-        raise ValueError(f"The oracle labeled rows that are not in the pool: {format_examples(stray)}.")
-    answers = answers[["row", "annotator", "label"]].copy()
-    answers["round"] = round_
-    return answers.reset_index(drop=True)
-
-
-def _consensus(annotations) -> pd.Series:
-    """One label per annotated row: the majority vote (ties: the earliest label)."""
-    if annotations.empty:
-        return pd.Series(dtype=object)
-    first = annotations.drop_duplicates(["row", "annotator"], keep="last")
-    if not first["row"].duplicated().any():
-        return first.set_index("row")["label"]
-    counts = first.groupby(["row", "label"], sort=False).size().rename("n").reset_index()
-    counts = counts.sort_values("n", ascending=False, kind="stable")
-    return counts.drop_duplicates("row").set_index("row")["label"].reindex(first["row"].unique())
-
-
-def _wide(annotations, rows, codes) -> np.ndarray:
-    """The ``(rows, annotators)`` matrix of class codes, NaN where there is no label."""
-    latest = annotations.drop_duplicates(["row", "annotator"], keep="last")
-    wide = latest.assign(code=latest["label"].map(codes).astype(float)).pivot(
-        index="row", columns="annotator", values="code")
-    return wide.reindex(rows).to_numpy(dtype=float)
+def _annotate(oracle, rows, round_, classes, pool_index, annotations) -> pd.DataFrame:
+    """Ask the oracle about ``rows``; its answer is validated before anything is kept."""
+    answers = ann.validate(oracle(rows, annotations), annotations, classes=classes,
+                           rows=pool_index)
+    return answers.assign(round=round_)
 
 
 def _can_relabel(oracle, annotations, rows) -> np.ndarray:
-    """Rows some annotator of ``oracle.annotators`` has not labeled yet."""
+    """Labeled rows the oracle can give another label for."""
+    if callable(getattr(oracle, "can_relabel", None)):
+        return np.asarray(oracle.can_relabel(rows, annotations), dtype=bool)
     names = getattr(oracle, "annotators", None)
     if not names:
         return np.zeros(len(rows), dtype=bool)
-    done = annotations.groupby("row")["annotator"].agg(set).reindex(rows)
-    return np.array([not set(names) <= (d if isinstance(d, set) else set()) for d in done])
+    done = annotations.groupby("row")["annotator"].agg(set)
+    return np.array([not set(names) <= done.get(r, set()) for r in rows], dtype=bool)
 
 
 def _metrics(y_true, y_pred) -> dict:
@@ -401,7 +420,8 @@ def _metrics(y_true, y_pred) -> dict:
 
 def _history_frame(rows) -> pd.DataFrame:
     first = ["round", "n_labeled", "n_annotations", "n_queried", "n_relabeled",
-             "n_relabel_requests", "accuracy", "balanced_accuracy", "fit_seconds",
+             "n_relabel_requests", "accuracy", "balanced_accuracy", "consensus_accuracy",
+             "fit_seconds",
              "predict_seconds", "score_seconds"]
     frame = pd.DataFrame(rows)
     return frame[[c for c in first if c in frame] + [c for c in frame if c not in first]]

@@ -11,7 +11,9 @@ Which one to use:
   label instead of a new example.
 - ``least_confidence``, ``margin``, ``entropy``: classic uncertainty sampling over
   the unlabeled pool only.
-- ``random``: the baseline every strategy should beat.
+- ``random``: the baseline every strategy should beat (new rows only);
+  ``good_random``: random among the rows with the fewest annotations, so it also
+  asks for second opinions once the pool is used up.
 
 Signature::
 
@@ -28,10 +30,15 @@ or is ``None`` for strategies that only rank new examples.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 from typing import Callable, NamedTuple
 
 import numpy as np
 from cleanlab.multiannotator import get_active_learning_scores
+
+logger = logging.getLogger(__name__)
 
 
 class Scores(NamedTuple):
@@ -51,6 +58,14 @@ def activelab(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None) -
     (consensus) label the model and annotators doubt. Scores of both pools are
     comparable, in [0, 1]. Uses ``cleanlab.multiannotator.get_active_learning_scores``.
     """
+    with contextlib.redirect_stdout(io.StringIO()) as printed:  # cleanlab prints notices
+        scores = _activelab(pred_probs_unlabeled, labels, pred_probs)
+    if printed.getvalue().strip():
+        logger.debug("cleanlab: %s", printed.getvalue().strip())
+    return scores
+
+
+def _activelab(pred_probs_unlabeled, labels, pred_probs) -> Scores:
     probs_u = np.asarray(pred_probs_unlabeled, dtype=float)
     if labels is None or len(labels) == 0:
         _, scores_u = get_active_learning_scores(pred_probs_unlabeled=probs_u)
@@ -108,12 +123,28 @@ def random(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None) -> S
     return Scores(rng.random(len(pred_probs_unlabeled)))
 
 
+def good_random(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None) -> Scores:
+    """Random among the rows with the fewest annotations (the ActiveLab paper's baseline).
+
+    Unlabeled rows (no annotation) come first, in random order; then labeled rows
+    with one annotation, and so on. Score = number of annotations + a uniform draw.
+    """
+    if rng is None:
+        raise ValueError("The 'good_random' strategy needs a numpy Generator as 'rng'.")
+    unlabeled = rng.random(len(pred_probs_unlabeled))
+    if labels is None:
+        return Scores(unlabeled)
+    counts = np.sum(~np.isnan(np.asarray(labels, dtype=float)), axis=1)
+    return Scores(unlabeled, counts + rng.random(len(counts)))
+
+
 STRATEGIES: dict[str, Strategy] = {
     "activelab": activelab,
     "least_confidence": least_confidence,
     "margin": margin,
     "entropy": entropy,
     "random": random,
+    "good_random": good_random,
 }
 
 

@@ -32,24 +32,36 @@ def test_shape_finite_and_labeled_pool(name):
         assert np.isfinite(scores.labeled).all()
 
 
-@pytest.mark.parametrize("name", sorted(set(STRATEGIES) - {"random"}))
+RANDOM = {"random", "good_random"}
+
+
+@pytest.mark.parametrize("name", sorted(set(STRATEGIES) - RANDOM))
 def test_direction_lower_means_label_sooner(name):
     """The confident row must score above the row the model cannot decide on."""
     scores = run(name).unlabeled
     assert scores[0] > scores[3]
 
 
-@pytest.mark.parametrize("name", sorted(set(STRATEGIES) - {"random"}))
+@pytest.mark.parametrize("name", sorted(set(STRATEGIES) - RANDOM))
 def test_permuting_rows_permutes_scores(name):
     order = np.array([2, 0, 3, 1])
     assert np.allclose(run(name, PROBS[order]).unlabeled, run(name).unlabeled[order])
 
 
-def test_random_depends_on_seed_only():
-    assert np.array_equal(run("random", seed=3).unlabeled, run("random", seed=3).unlabeled)
-    assert not np.array_equal(run("random", seed=3).unlabeled, run("random", seed=4).unlabeled)
+@pytest.mark.parametrize("name", sorted(RANDOM))
+def test_random_depends_on_seed_only(name):
+    assert np.array_equal(run(name, seed=3).unlabeled, run(name, seed=3).unlabeled)
+    assert not np.array_equal(run(name, seed=3).unlabeled, run(name, seed=4).unlabeled)
     with pytest.raises(ValueError, match="needs a numpy Generator"):
-        STRATEGIES["random"](PROBS)
+        STRATEGIES[name](PROBS)
+
+
+def test_good_random_prefers_the_fewest_annotations():
+    labels = np.array([[0.0, 1.0], [2.0, np.nan], [1.0, np.nan]])
+    scores = STRATEGIES["good_random"](PROBS, labels=labels, pred_probs=LABELED_PROBS,
+                                       rng=np.random.default_rng(0))
+    assert scores.unlabeled.max() < scores.labeled[1:].min()  # new rows first
+    assert scores.labeled[1:].max() < scores.labeled[0]  # then rows with one label
 
 
 def test_hand_computed_values():
