@@ -4,8 +4,9 @@ The protocol is small, so a test backend can be a few lines::
 
     class Learner(Protocol):
         def fit(self, data: pd.DataFrame, label: str) -> Model: ...
-        # optional: called once with every row's features before the first fit
-        def prepare(self, data: pd.DataFrame) -> None: ...
+        # optional: called once with every row's features (pool and test) and the
+        # loop's column types before the first fit
+        def prepare(self, data: pd.DataFrame, column_types: dict) -> None: ...
 
     class Model(Protocol):
         def predict_proba(self, data: pd.DataFrame) -> pd.DataFrame: ...
@@ -95,12 +96,12 @@ def cross_fit_proba(learner, data: pd.DataFrame, label: str, *, folds: int = 3,
             part = model.predict_proba(data.iloc[held])
             part = pd.DataFrame(part, index=data.index[held]) if not isinstance(
                 part, pd.DataFrame) else part.set_axis(data.index[held])
-            _discard(model)
+            discard(model)
         parts.append(part)
     return pd.concat(parts).reindex(data.index).fillna(0.0)
 
 
-def _discard(model) -> None:
+def discard(model) -> None:
     """Remove a throw-away model's files, if it says where they are."""
     path = getattr(model, "path", None)
     if path and getattr(model, "owns_path", False):
@@ -112,16 +113,17 @@ def _problem_type(y: pd.Series) -> str:
 
 
 class _Workspace:
-    """Fresh folders for AutoGluon's files; each new fit removes the previous one."""
+    """Fresh folders for AutoGluon's files: ``root/fit-NNN``, or temporary ones.
+
+    Nothing here deletes a fitted model's folder: the loop discards a model once a
+    newer one replaces it, so a model a caller holds keeps its files.
+    """
 
     def __init__(self, path=None):
         self.root = Path(path) if path is not None else None
-        self._last = None
         self._count = 0
 
     def new(self) -> Path:
-        if self._last is not None:
-            shutil.rmtree(self._last, ignore_errors=True)
         if self.root is None:
             folder = Path(tempfile.mkdtemp(prefix="autoal-"))
         else:
@@ -129,7 +131,6 @@ class _Workspace:
             folder = self.root / f"fit-{self._count:03d}"
             shutil.rmtree(folder, ignore_errors=True)
             folder.parent.mkdir(parents=True, exist_ok=True)
-        self._last = folder
         return folder
 
 
@@ -146,7 +147,7 @@ class TabularModel:
 
     def predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
         features = self._transform(data) if self._transform else data
-        return self.predictor.predict_proba(features, as_multiclass=True)
+        return self.predictor.predict_proba(features, as_multiclass=True).set_axis(data.index)
 
 
 class TabularLearner:
@@ -178,7 +179,7 @@ class TabularLearner:
         self.fit_kwargs = fit_kwargs
         self._workspace = _Workspace(path)
 
-    def prepare(self, data: pd.DataFrame) -> None:
+    def prepare(self, data: pd.DataFrame, column_types=None) -> None:
         """Nothing to precompute for raw tabular features."""
 
     def _features(self, data: pd.DataFrame) -> pd.DataFrame:
@@ -216,7 +217,7 @@ class EmbeddingLearner(TabularLearner):
 
     Parameters (besides :class:`TabularLearner`'s)
     ----------
-    column_types : ``{column: type}`` of the feature columns (the loop passes its own).
+    column_types : ``{column: type}`` of the feature columns; default: the loop's.
     image_checkpoint, text_checkpoint : backbone folder or hub name (default: the
         packaged EfficientNet-Lite0 and all-MiniLM-L6-v2; see :mod:`autoal.backbones`).
     image_size : side in pixels images are resized to before embedding.
@@ -248,14 +249,18 @@ class EmbeddingLearner(TabularLearner):
                 self._embedders[kind] = TextEmbedder(self.text_checkpoint, progress=self.progress)
         return self._embedders[kind]
 
+    def _types(self) -> dict:
+        return self.column_types or getattr(self, "column_types_", None) or {}
+
     def _embedded_columns(self, data):
-        types = self.column_types or {}
+        types = self._types()
         return [c for c in data.columns if types.get(c) in (IMAGE, TEXT)]
 
-    def prepare(self, data: pd.DataFrame) -> None:
+    def prepare(self, data: pd.DataFrame, column_types=None) -> None:
         """Embed every row's image and text columns; fit the optional projections."""
+        self.column_types_ = dict(self.column_types or column_types or {})
         for column in self._embedded_columns(data):
-            vectors = self._embedder(self.column_types[column])(data[column])
+            vectors = self._embedder(self.column_types_[column])(data[column])
             if self.dims is not None and self.dims < min(vectors.shape):
                 from sklearn.decomposition import PCA
 
@@ -265,7 +270,7 @@ class EmbeddingLearner(TabularLearner):
         embedded = self._embedded_columns(data)
         blocks = [data.drop(columns=embedded).reset_index(drop=True)]
         for column in embedded:
-            vectors = self._embedder(self.column_types[column])(data[column])
+            vectors = self._embedder(self._types()[column])(data[column])
             if column in self._projections:
                 vectors = self._projections[column].transform(vectors)
             names = [f"{column}__{i:04d}" for i in range(vectors.shape[1])]
@@ -301,7 +306,7 @@ class MultiModalLearner:
 
     Parameters
     ----------
-    column_types : ``{column: type}`` of the feature columns (the loop passes its own).
+    column_types : ``{column: type}`` of the feature columns; default: the loop's.
     image_checkpoint, text_checkpoint : local folder or hub name; default: the
         packaged backbones (see :mod:`autoal.backbones`).
     time_limit : seconds per fit.
@@ -322,13 +327,18 @@ class MultiModalLearner:
         self.verbosity = verbosity
         self._workspace = _Workspace(path)
 
-    def prepare(self, data: pd.DataFrame) -> None:
+    def prepare(self, data: pd.DataFrame, column_types=None) -> None:
         """Nothing to precompute: MultiModal reads images and text itself."""
+        self.column_types_ = dict(self.column_types or column_types or {})
+
+    def _types(self, data) -> dict:
+        types = self.column_types or getattr(self, "column_types_", None) or {}
+        return {c: t for c, t in types.items() if c in data.columns}
 
     def _hyperparameters(self, data) -> dict:
         from .backbones import default_image_checkpoint, default_text_checkpoint
 
-        types = {c: t for c, t in (self.column_types or {}).items() if c in data.columns}
+        types = self._types(data)
         names = []
         hp = {}
         if IMAGE in types.values():
@@ -357,7 +367,7 @@ class MultiModalLearner:
     def _fit_one(self, data: pd.DataFrame, label: str, folder) -> MultiModalModel:
         from autogluon.multimodal import MultiModalPredictor
 
-        types = {c: t for c, t in (self.column_types or {}).items() if c in data.columns}
+        types = self._types(data)
         if self.verbosity == 0:  # verbosity=0 alone leaves Lightning's lines on
             for name in ("lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric"):
                 logging.getLogger(name).setLevel(logging.ERROR)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ._checks import check_fraction, check_int, format_examples
 from .data import IMAGE, check_images, infer_column_types, resolve_paths
-from .learners import align_proba, cross_fit_proba, make_learner
+from .learners import align_proba, cross_fit_proba, discard, make_learner
 from . import annotations as ann
 from .oracles import SimulatedOracle
 from .select import select_batch
@@ -215,7 +215,7 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
     test_codes = test_df[label].map(codes).to_numpy()
 
     if callable(getattr(learner, "prepare", None)):
-        learner.prepare(pd.concat([features, test_df.drop(columns=[label])]))
+        learner.prepare(pd.concat([features, test_df.drop(columns=[label])]), types)
 
     annotations = _annotate(oracle, initial, 0, classes, pool.index, ann.empty())
     queries, history = [], []
@@ -228,8 +228,15 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
     for r in range(rounds + 1):
         labeled, _ = ann.consensus(annotations, classes, known_probs)
         train = features.loc[labeled.index].assign(**{label: labeled["consensus_label"].to_numpy()})
+        if train[label].nunique() < 2:
+            raise ValueError(
+                f"Round {r}: the labels given so far hold only the class "
+                f"{train[label].iloc[0]!r}; a model needs at least 2. The annotation table "
+                f"up to here: {len(annotations)} lines.")
         t0 = time.perf_counter()
-        model = learner.fit(train, label)
+        previous, model = model, learner.fit(train, label)
+        if previous is not None:
+            discard(previous)  # only the latest model is kept on disk
         t1 = time.perf_counter()
         row = {"round": r, "n_labeled": len(train), "n_annotations": len(annotations)}
         if len(test_df):
@@ -405,7 +412,7 @@ def _can_relabel(oracle, annotations, rows) -> np.ndarray:
     names = getattr(oracle, "annotators", None)
     if not names:
         return np.zeros(len(rows), dtype=bool)
-    done = annotations.groupby("row")["annotator"].agg(set)
+    done = annotations.groupby("row")["annotator"].agg(set).to_dict()
     return np.array([not set(names) <= done.get(r, set()) for r in rows], dtype=bool)
 
 

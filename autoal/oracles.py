@@ -126,12 +126,12 @@ class _BoundAnnotators:
         return [a for a in self.annotators if pd.notna(self.given.at[row, a])]
 
     def can_relabel(self, rows, annotations) -> np.ndarray:
-        done = annotations.groupby("row")["annotator"].agg(set)
+        done = annotations.groupby("row")["annotator"].agg(set).to_dict()
         return np.array([bool(set(self._available(r)) - done.get(r, set())) for r in rows])
 
     def __call__(self, rows, annotations) -> pd.DataFrame:
         rng = np.random.default_rng([self.seed, len(annotations)])
-        done = annotations.groupby("row")["annotator"].agg(set)
+        done = annotations.groupby("row")["annotator"].agg(set).to_dict()
         codes = {c: i for i, c in enumerate(self.classes)}
         out = []
         for row in rows:

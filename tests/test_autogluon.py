@@ -49,12 +49,18 @@ def test_text_frame_through_loop_with_embeddings(texts):
 
 def test_image_frame_through_loop_with_embeddings(image_csv):
     df = autoal.read_table(image_csv)
-    learner = EmbeddingLearner(column_types={"image_path": "image_path"}, image_size=64,
-                               time_limit=60, progress=False)
+    # No column_types given: the learner takes the loop's.
+    learner = EmbeddingLearner(image_size=64, time_limit=60, progress=False)
     result = autoal.loop(df, rounds=1, batch=4, init=3, learner=learner, test_size=0.25,
                          progress=False)
     assert result.history["n_labeled"].tolist() == [6, 10]
     assert result.history["accuracy"].iloc[-1] >= 0.8
+    rows = df.index[::3]
+    probs = result.model.predict_proba(df.loc[rows].drop(columns=["label"]))
+    assert list(probs.index) == list(rows)
+    # The same learner object in a second run leaves the first result's model usable.
+    autoal.loop(df, rounds=0, init=3, learner=learner, progress=False, seed=1)
+    assert result.model.predict_proba(df.loc[rows].drop(columns=["label"])).shape == (len(rows), 2)
     # Embeddings are cached on disk by content: a second learner computes nothing.
     again = EmbeddingLearner(column_types={"image_path": "image_path"}, image_size=64,
                              progress=False)
