@@ -50,9 +50,14 @@ def _find_demo_data(explicit) -> Path:
 
 
 def _curve_table(results: dict) -> pd.DataFrame:
-    """Labels against accuracy, one column per strategy."""
-    columns = {name: r.history.set_index("n_labeled")["accuracy"] for name, r in results.items()}
-    return pd.DataFrame(columns).rename_axis("labels")
+    """Per round: the number of labeled rows and the test accuracy, one column per run."""
+    histories = {name: r.history.set_index("round") for name, r in results.items()}
+    labels = {name: h["n_labeled"] for name, h in histories.items()}
+    shared = len({tuple(v) for v in labels.values()}) == 1
+    columns = {"labels": next(iter(labels.values()))} if shared else {
+        f"{name} labels": v for name, v in labels.items()}
+    columns.update({name: h["accuracy"] for name, h in histories.items()})
+    return pd.DataFrame(columns)
 
 
 def _timing_table(results: dict) -> pd.DataFrame:
@@ -101,6 +106,9 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--label", default="label", help="label column (default 'label')")
     run.add_argument("--strategy", default="activelab", help="query strategy (default activelab)")
     run.add_argument("--out", default="autoal-out", help="output folder (default autoal-out)")
+    run.add_argument("--annotators", type=float, nargs="+", metavar="ACCURACY",
+                     help="simulate noisy annotators with these accuracies (e.g. 0.9 0.8 0.65) "
+                          "instead of one perfect one; ActiveLab then asks for second opinions")
     _common_options(run)
     return parser
 
@@ -132,8 +140,10 @@ def _run(args) -> int:
 
     df = autoal.read_table(args.file, label=args.label)
     out = Path(args.out)
+    annotators = (autoal.SimulatedAnnotators(args.annotators, seed=args.seed)
+                  if args.annotators else None)
     result = autoal.loop(df, label=args.label, strategy=args.strategy, workdir=out,
-                         **_loop_kwargs(args))
+                         annotators=annotators, **_loop_kwargs(args))
     _report({result.strategy: result}, out)
     return 0
 
@@ -143,16 +153,35 @@ def _report(results: dict, out: Path) -> None:
 
     with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 120):
         if all("accuracy" in r.history for r in results.values()):
-            print("\nTest accuracy by number of labels:")
+            print("\nTest accuracy by round and number of labeled rows:")
             print(_curve_table(results).to_string())
             fig = autoal.plot_curves(results)
             fig.savefig(out / "learning_curve.png", dpi=120)
             print(f"\nPlot: {out / 'learning_curve.png'}")
         print("\nMean seconds per round:")
         print(_timing_table(results).to_string())
+        for name, result in results.items():
+            if result.annotations["annotator"].nunique() > 1:
+                _report_annotators(name, result)
     for name, result in results.items():
         folder = out / name if len(results) > 1 else out
         print(f"{name}: history, queries and annotations in {folder}/")
+
+
+def _report_annotators(name: str, result) -> None:
+    """Consensus and annotator quality, when several annotators labeled."""
+    c = result.consensus
+    h = result.history
+    print(f"\n{name}: {len(result.annotations)} annotations of {len(c)} rows "
+          f"({int(h['n_relabeled'].sum())} second opinions); consensus by "
+          f"{', '.join(f'{m}: {n}' for m, n in c['method'].value_counts().items())}.")
+    if "consensus_accuracy" in h:
+        print(f"Consensus labels right (against the known labels): "
+              f"{h['consensus_accuracy'].iloc[-1]:.3f}")
+    print("Annotators:")
+    print(result.annotator_stats.to_string())
+    print("Least certain consensus labels:")
+    print(c.sort_values("consensus_quality_score").head(5).to_string())
 
 
 def main(argv=None) -> int:

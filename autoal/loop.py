@@ -305,6 +305,9 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
             break
     bar.close()
     labeled, annotator_stats = ann.consensus(annotations, classes, known_probs)
+    if workdir is not None:
+        _write_csv(workdir / "consensus.csv", labeled.reset_index())
+        _write_csv(workdir / "annotator_stats.csv", annotator_stats.reset_index())
     return Result(
         history=_history_frame(history),
         queries=pd.concat([_EMPTY_PICKS, *queries], ignore_index=True),
@@ -436,11 +439,14 @@ def _history_frame(rows) -> pd.DataFrame:
 
 def _save(workdir: Path, history, queries, annotations) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
-    tables = {"history.csv": _history_frame(history),
-              "queries.csv": pd.concat([_EMPTY_PICKS, *queries], ignore_index=True),
-              "annotations.csv": annotations}
-    for name, table in tables.items():
-        fd, tmp = tempfile.mkstemp(dir=workdir, suffix=".tmp")
-        with os.fdopen(fd, "w", newline="") as f:
-            table.to_csv(f, index=False)
-        os.replace(tmp, workdir / name)
+    _write_csv(workdir / "history.csv", _history_frame(history))
+    _write_csv(workdir / "queries.csv", pd.concat([_EMPTY_PICKS, *queries], ignore_index=True))
+    _write_csv(workdir / "annotations.csv", annotations)
+
+
+def _write_csv(path: Path, table: pd.DataFrame) -> None:
+    """Write then rename, so a crash never leaves a half-written table."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w", newline="") as f:
+        table.to_csv(f, index=False)
+    os.replace(tmp, path)

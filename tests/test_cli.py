@@ -27,7 +27,7 @@ def test_run_on_a_csv(tmp_path):
     done = autoal("run", "blobs.csv", "--label", "kind", "--rounds", "1", "--batch", "5",
                   "--init", "2", "--strategy", "margin", "--out", "out", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "Test accuracy by number of labels" in done.stdout
+    assert "Test accuracy by round and number of labeled rows" in done.stdout
     assert "round 1: 11 labels" in done.stderr  # one log line per round
     history = pd.read_csv(tmp_path / "out" / "history.csv")
     assert history["n_labeled"].tolist() == [6, 11]
@@ -39,11 +39,24 @@ def test_demo_on_small_images(image_csv, tmp_path):
                   "--out", "demo", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    header = lines.index("Test accuracy by number of labels:")
-    assert lines[header + 1].split() == ["activelab", "random"]
+    header = lines.index("Test accuracy by round and number of labeled rows:")
+    assert lines[header + 1].split() == ["labels", "activelab", "random"]
+    assert lines[header + 3].split()[:2] == ["0", "4"]  # round 0: 2 per class
     assert "Mean seconds per round:" in done.stdout
     assert (tmp_path / "demo" / "learning_curve.png").is_file()
     assert (tmp_path / "demo" / "activelab" / "queries.csv").is_file()
+
+
+def test_run_with_noisy_annotators_reports_them(tmp_path):
+    make_blobs_frame(n_per_class=20).to_csv(tmp_path / "blobs.csv", index=False)
+    done = autoal("run", "blobs.csv", "--rounds", "2", "--batch", "6", "--init", "3",
+                  "--learner", "tabular", "--annotators", "0.9", "0.6", "--out", "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Annotators:" in done.stdout and "annotator_quality" in done.stdout
+    assert "Consensus labels right" in done.stdout
+    stats = pd.read_csv(tmp_path / "out" / "annotator_stats.csv")
+    assert set(stats["annotator"]) == {"annotator_0", "annotator_1"}
+    assert (tmp_path / "out" / "consensus.csv").is_file()
 
 
 def test_errors_are_reported_not_raised(tmp_path):
