@@ -53,7 +53,9 @@ def test_walkthrough_runs_top_to_bottom(monkeypatch):
     assert code[0].outputs == []  # the Colab install cell does nothing here
     html = [o.data["text/html"] for o in outputs if "text/html" in o.get("data", {})]
     histories = [h for h in html if "n_labeled" in h and "accuracy" in h]
-    assert len(histories) >= 4  # activelab, random, text and table runs
+    assert len(histories) >= 5  # activelab, random, text, table and noisy-annotator runs
+    assert any("consensus_accuracy" in h for h in histories)
+    assert any("annotator_quality" in h for h in html)
     # Image grids (examples, round-0 picks) and the learning curves.
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
