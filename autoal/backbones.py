@@ -90,11 +90,21 @@ class _Cache:
 
     def __init__(self, name: str):
         self.folder = cache_dir() / "embeddings" / name
+        self._read()
+
+    def _read(self) -> None:
         self.vectors: dict[str, np.ndarray] = {}
         if self.folder.is_dir():
             for shard in sorted(self.folder.glob("*.npz")):
                 with np.load(shard) as data:
                     self.vectors.update(zip(data["keys"].tolist(), data["vectors"]))
+
+    def __getstate__(self):
+        return {"folder": self.folder}  # a copy (on a Ray worker) reads the disk again
+
+    def __setstate__(self, state):
+        self.folder = state["folder"]
+        self._read()
 
     def save(self, keys, vectors) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -121,12 +131,16 @@ class _Embedder:
 
     kind = ""
 
-    def __init__(self, checkpoint, batch_size: int, progress: bool, key: str):
+    def __init__(self, checkpoint, batch_size: int, progress: bool, key: str, ray_address=None):
         self.checkpoint = checkpoint
         self.batch_size = batch_size
         self.progress = progress
+        self.ray_address = ray_address
         self._cache = _Cache(_backbone_id(checkpoint, key))
         self._model = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_model": None}  # the backbone reloads where it lands
 
     def __call__(self, values) -> np.ndarray:
         """Embed ``values`` (a sequence of paths or texts); returns ``(n, d)`` float32."""
@@ -137,17 +151,58 @@ class _Embedder:
         todo = sorted({k: v for k, v in zip(keys, values) if k not in self._cache.vectors}.items())
         if todo:
             logger.info("Embedding %d %s with %s", len(todo), self.kind, Path(self.checkpoint).name)
-            new_keys, new_vectors = [], []
             bar = tqdm(total=len(todo), desc=f"embedding {self.kind}", disable=not self.progress,
                        unit=self.kind)
-            for start in range(0, len(todo), self.batch_size):
-                chunk = todo[start : start + self.batch_size]
-                new_vectors.extend(self._embed([v for _, v in chunk]))
-                new_keys.extend(k for k, _ in chunk)
-                bar.update(len(chunk))
+            if self.ray_address is None:
+                new_vectors = []
+                for start in range(0, len(todo), self.batch_size):
+                    chunk = todo[start : start + self.batch_size]
+                    new_vectors.extend(self._embed([v for _, v in chunk]))
+                    bar.update(len(chunk))
+            else:
+                new_vectors = self._embed_on_ray([v for _, v in todo], bar)
             bar.close()
-            self._cache.save(new_keys, new_vectors)
+            self._cache.save([k for k, _ in todo], new_vectors)
         return np.stack([self._cache.vectors[k] for k in keys]).astype(np.float32, copy=False)
+
+    def _embed_on_ray(self, values: list, bar) -> np.ndarray:
+        """Embed ``values`` with Ray Data tasks; each worker loads the backbone once.
+
+        The backbone (``checkpoint``) and image files must be readable on every worker.
+        """
+        import copy
+
+        import pandas as pd
+        import ray
+        import ray.data
+
+        from .predict import init_ray
+
+        init_ray(self.ray_address)
+        worker = copy.copy(self)
+        worker._cache = None  # workers only embed; the driver keeps the cache
+        blocks = [pd.DataFrame({"position": np.arange(start, min(start + self.batch_size * 8,
+                                                                  len(values))),
+                                "value": values[start : start + self.batch_size * 8]})
+                  for start in range(0, len(values), self.batch_size * 8)]
+        dataset = ray.data.from_pandas(blocks).map_batches(
+            _embed_batch, batch_size=self.batch_size, batch_format="numpy", num_cpus=1,
+            fn_args=([ray.put(worker)],))
+        vectors = None
+        for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+            if vectors is None:
+                vectors = np.empty((len(values), batch["vector"].shape[1]), dtype=np.float32)
+            vectors[batch["position"]] = batch["vector"]
+            bar.update(len(batch["position"]))
+        return vectors
+
+
+def _embed_batch(batch: dict, embedder_box) -> dict:
+    """Ray Data task: one batch of paths or texts to ``position`` and float32 ``vector``."""
+    from .predict import on_worker
+
+    vectors = on_worker(embedder_box)._embed(batch["value"].tolist())
+    return {"position": batch["position"], "vector": np.asarray(vectors, dtype=np.float32)}
 
 
 class ImageEmbedder(_Embedder):
@@ -160,10 +215,11 @@ class ImageEmbedder(_Embedder):
     kind = "images"
 
     def __init__(self, checkpoint=None, *, image_size: int = 224, batch_size: int = 64,
-                 progress: bool = True):
+                 progress: bool = True, ray_address=None):
         checkpoint = checkpoint or default_image_checkpoint()
         self.image_size = image_size
-        super().__init__(checkpoint, batch_size, progress, key=f"size={image_size}")
+        super().__init__(checkpoint, batch_size, progress, key=f"size={image_size}",
+                         ray_address=ray_address)
 
     def _key(self, path) -> str:
         with open(path, "rb") as f:
@@ -214,8 +270,10 @@ class TextEmbedder(_Embedder):
 
     kind = "texts"
 
-    def __init__(self, checkpoint=None, *, batch_size: int = 64, progress: bool = True):
-        super().__init__(checkpoint or default_text_checkpoint(), batch_size, progress, key="")
+    def __init__(self, checkpoint=None, *, batch_size: int = 64, progress: bool = True,
+                 ray_address=None):
+        super().__init__(checkpoint or default_text_checkpoint(), batch_size, progress, key="",
+                         ray_address=ray_address)
 
     def _key(self, text) -> str:
         return hashlib.sha256(str(text).encode()).hexdigest()

@@ -223,11 +223,14 @@ class EmbeddingLearner(TabularLearner):
     image_size : side in pixels images are resized to before embedding.
     dims : if set, reduce each embedding to this many principal components, fitted on
         every row given to :meth:`prepare` (no labels involved).
+    ray_address : None to embed in this process; else a Ray address (``"local"``,
+        ``"auto"``, ``"ray://host:10001"``) to compute missing embeddings on Ray workers
+        (see :func:`autoal.predict.init_ray`); the files must be readable there.
     """
 
     def __init__(self, *, column_types=None, image_checkpoint=None, text_checkpoint=None,
                  image_size: int = 224, dims=64, progress: bool = True,
-                 hyperparameters=None, **kwargs):
+                 hyperparameters=None, ray_address=None, **kwargs):
         super().__init__(hyperparameters=hyperparameters or DEFAULT_EMBEDDING_MODELS, **kwargs)
         self.column_types = column_types
         self.image_checkpoint = image_checkpoint
@@ -235,6 +238,7 @@ class EmbeddingLearner(TabularLearner):
         self.image_size = image_size
         self.dims = dims
         self.progress = progress
+        self.ray_address = ray_address
         self._embedders = {}
         self._projections = {}
 
@@ -244,9 +248,11 @@ class EmbeddingLearner(TabularLearner):
         if kind not in self._embedders:
             if kind == IMAGE:
                 self._embedders[kind] = ImageEmbedder(
-                    self.image_checkpoint, image_size=self.image_size, progress=self.progress)
+                    self.image_checkpoint, image_size=self.image_size, progress=self.progress,
+                    ray_address=self.ray_address)
             else:
-                self._embedders[kind] = TextEmbedder(self.text_checkpoint, progress=self.progress)
+                self._embedders[kind] = TextEmbedder(self.text_checkpoint, progress=self.progress,
+                                                     ray_address=self.ray_address)
         return self._embedders[kind]
 
     def _types(self) -> dict:
@@ -398,7 +404,7 @@ class _FoldLearner:
 
 
 def make_learner(learner, *, column_types, time_limit=None, seed=0, path=None,
-                 progress=True):
+                 progress=True, ray_address=None):
     """Resolve ``learner=`` (a name or an object following the protocol)."""
     if not isinstance(learner, str):
         if not callable(getattr(learner, "fit", None)):
@@ -425,5 +431,6 @@ def make_learner(learner, *, column_types, time_limit=None, seed=0, path=None,
     if learner == "tabular":
         return TabularLearner(**common)
     if learner == "embedding":
-        return EmbeddingLearner(column_types=column_types, progress=progress, **common)
+        return EmbeddingLearner(column_types=column_types, progress=progress,
+                                ray_address=ray_address, **common)
     return MultiModalLearner(column_types=column_types, **common)

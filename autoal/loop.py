@@ -16,6 +16,7 @@ import pandas as pd
 from ._checks import check_fraction, check_int, format_examples
 from .data import IMAGE, check_images, infer_column_types, resolve_paths
 from .learners import align_proba, cross_fit_proba, discard, make_learner
+from .predict import predict_pool
 from . import annotations as ann
 from .oracles import SimulatedOracle
 from .select import select_batch
@@ -107,7 +108,8 @@ def _interactive() -> bool:
 def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "label",
          strategy="activelab", init=8, test=None, test_size: float = 0.2, learner="auto",
          seed: int = 0, time_limit=None, workdir=None, column_types=None, annotators=None,
-         oracle=None, base_dir=None, progress: bool = True) -> Result:
+         oracle=None, base_dir=None, progress: bool = True, chunk_size: int = 100_000,
+         ray_address=None) -> Result:
     """Run active labeling on ``df`` and return a :class:`Result`.
 
     Parameters
@@ -138,10 +140,16 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
     base_dir : folder that relative image paths resolve against (default: the
         working directory).
     progress : show a progress bar.
+    chunk_size : rows per ``predict_proba`` call when predicting the pool and the test
+        set, so a big pool is never copied whole (see :func:`autoal.predict.predict_pool`).
+    ray_address : None (default) to predict in this process; else a Ray address
+        (``"local"``, ``"auto"``, ``"ray://host:10001"``) to predict the pool, and compute
+        embeddings, on Ray. On a cluster, ``workdir`` must be on storage every node sees.
     """
     rounds = check_int("rounds", rounds, minimum=0)
     batch = check_int("batch", batch, minimum=1)
     seed = check_int("seed", seed, minimum=0)
+    chunk_size = check_int("chunk_size", chunk_size, minimum=1)
     test_size = check_fraction("test_size", test_size)
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"The 'df' parameter of loop must be a pandas DataFrame. Got {type(df).__name__}.")
@@ -204,7 +212,7 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
     workdir = Path(workdir) if workdir is not None else None
     model_path = workdir / "models" if workdir is not None else None
     learner = make_learner(learner, column_types=types, time_limit=time_limit, seed=seed,
-                           path=model_path, progress=progress)
+                           path=model_path, progress=progress, ray_address=ray_address)
     truth = pool[label] if simulated else None
     if annotators is not None:
         oracle = annotators.bind(truth, classes, given_labels.loc[pool.index])
@@ -221,7 +229,7 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
     queries, history = [], []
     model = None
     # The latest out-of-sample probabilities per row: CROWDLAB weighs annotators with them.
-    known_probs = pd.DataFrame(columns=range(len(classes)), dtype=float)
+    known_probs = pd.DataFrame(columns=range(len(classes)), dtype=np.float32)
     from tqdm.auto import tqdm
 
     bar = tqdm(total=rounds + 1, desc=f"autoal {strategy_name}", unit="round", disable=not progress)
@@ -240,7 +248,9 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
         t1 = time.perf_counter()
         row = {"round": r, "n_labeled": len(train), "n_annotations": len(annotations)}
         if len(test_df):
-            test_probs = align_proba(model.predict_proba(test_df.drop(columns=[label])), classes)
+            test_probs = predict_pool(model, test_df.drop(columns=[label]), test_df.index,
+                                      classes, chunk_size=chunk_size,
+                                      ray_address=ray_address, progress=progress)
             row.update(_metrics(test_codes, test_probs.argmax(axis=1)))
         if truth is not None:
             row["consensus_accuracy"] = float(
@@ -251,12 +261,12 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
         requests = 0
         t2 = t3 = time.perf_counter()
         if r < rounds and (len(unlabeled) or can_relabel.any()):
-            probs_u = align_proba(model.predict_proba(features.loc[unlabeled]), classes)
+            probs_u = predict_pool(model, features, unlabeled, classes, chunk_size=chunk_size,
+                                   ray_address=ray_address, progress=progress)
             oof = getattr(model, "oof_proba", None)
             if oof is None:
                 oof = cross_fit_proba(learner, train, label, seed=seed)
             probs_l = align_proba(oof, classes)
-            known_probs = _remember(known_probs, unlabeled, probs_u, labeled.index, probs_l)
             t2 = time.perf_counter()
             wide = ann.wide(annotations, labeled.index, codes).to_numpy(dtype=float)
             rng = np.random.default_rng([seed, _ROUND, r])
@@ -264,6 +274,10 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
             chosen = select_batch(scores.unlabeled, scores.labeled, batch, rng,
                                   can_relabel=can_relabel)
             requests = chosen.relabel_requests
+            # CROWDLAB needs out-of-sample probabilities for labeled rows only: keep
+            # those of the labeled pool and of the rows about to be labeled.
+            known_probs = _remember(known_probs, unlabeled[chosen.new], probs_u[chosen.new],
+                                    labeled.index, probs_l)
             picks = pd.concat([
                 _EMPTY_PICKS,
                 pd.DataFrame({"round": r, "row": unlabeled[chosen.new], "kind": "new",
@@ -321,8 +335,8 @@ def _remember(known, rows_u, probs_u, rows_l, probs_l) -> pd.DataFrame:
     """Update the latest out-of-sample probabilities of each row."""
     parts = [known]
     if len(rows_u):
-        parts.append(pd.DataFrame(probs_u, index=pd.Index(rows_u)))
-    parts.append(pd.DataFrame(probs_l, index=pd.Index(rows_l)))
+        parts.append(pd.DataFrame(probs_u, index=pd.Index(rows_u), dtype=np.float32))
+    parts.append(pd.DataFrame(probs_l, index=pd.Index(rows_l), dtype=np.float32))
     merged = pd.concat([p for p in parts if len(p)])
     return merged[~merged.index.duplicated(keep="last")]
 

@@ -19,13 +19,23 @@ class Batch(NamedTuple):
 
 
 def lowest(scores, k: int, rng: np.random.Generator) -> np.ndarray:
-    """Positions of the ``k`` lowest scores, best first; ties broken by ``rng``."""
+    """Positions of the ``k`` lowest scores, best first; ties broken by ``rng``.
+
+    The order is that of a full sort by ``(score, draw, position)`` with one uniform
+    draw per score (NaN last), but only the scores up to the ``k``-th smallest value
+    are sorted, so a small batch from a big pool costs a partial sort, not a full one.
+    """
     scores = np.asarray(scores, dtype=float)
     k = min(k, len(scores))
     if k <= 0:
         return np.empty(0, dtype=int)
-    order = np.lexsort((rng.random(len(scores)), scores))
-    return order[:k]
+    tiebreak = rng.random(len(scores))
+    # Every row tied with the k-th smallest score stays a candidate (NaN compares
+    # False, so a NaN k-th value keeps everything), and ties are broken as before.
+    kth = np.partition(scores, k - 1)[k - 1]
+    candidates = np.flatnonzero(~(scores > kth))
+    order = np.lexsort((tiebreak[candidates], scores[candidates]))
+    return candidates[order[:k]]
 
 
 def select_batch(unlabeled_scores, labeled_scores, batch: int, rng: np.random.Generator,
@@ -44,9 +54,11 @@ def select_batch(unlabeled_scores, labeled_scores, batch: int, rng: np.random.Ge
     labeled_scores = np.asarray(labeled_scores, dtype=float)
     if can_relabel is None:
         can_relabel = np.zeros(len(labeled_scores), dtype=bool)
+    can_relabel = np.asarray(can_relabel, dtype=bool)
     combined = np.concatenate([unlabeled_scores, labeled_scores])
-    order = lowest(combined, len(combined), rng)
+    # Among the best ``batch + blocked`` candidates at least ``batch`` are usable.
+    order = lowest(combined, batch + int(np.sum(~can_relabel)), rng)
     requests = int(np.sum(order[:batch] >= n_u))
-    usable = (order < n_u) | np.asarray(can_relabel, dtype=bool)[np.maximum(order - n_u, 0)]
+    usable = (order < n_u) | can_relabel[np.maximum(order - n_u, 0)]
     picked = order[usable][:batch]
     return Batch(picked[picked < n_u], picked[picked >= n_u] - n_u, requests)

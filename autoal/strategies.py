@@ -65,6 +65,9 @@ def activelab(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None) -
     return scores
 
 
+_CHUNK = 100_000
+
+
 def _activelab(pred_probs_unlabeled, labels, pred_probs) -> Scores:
     probs_u = np.asarray(pred_probs_unlabeled, dtype=float)
     if labels is None or len(labels) == 0:
@@ -75,10 +78,13 @@ def _activelab(pred_probs_unlabeled, labels, pred_probs) -> Scores:
             np.asarray(labels, dtype=float), np.asarray(pred_probs, dtype=float)
         )
         return Scores(np.empty(0), scores_l)
-    scores_l, scores_u = get_active_learning_scores(
-        np.asarray(labels, dtype=float), np.asarray(pred_probs, dtype=float), probs_u
-    )
-    return Scores(scores_u, scores_l)
+    labels = np.asarray(labels, dtype=float)
+    pred_probs = np.asarray(pred_probs, dtype=float)
+    # cleanlab makes several (n, K) float64 temporaries: score a big pool in chunks
+    # (same scores; the labeled part is recomputed per chunk).
+    parts = [get_active_learning_scores(labels, pred_probs, probs_u[start : start + _CHUNK])
+             for start in range(0, len(probs_u), _CHUNK)]
+    return Scores(np.concatenate([u for _, u in parts]), parts[0][0])
 
 
 def least_confidence(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None) -> Scores:

@@ -1,4 +1,6 @@
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autoal.select import lowest, select_batch
 
@@ -42,3 +44,52 @@ def test_relabel_taken_where_allowed():
 def test_small_pool_gives_what_there_is():
     chosen = select_batch(np.array([0.3, 0.2]), None, 10, np.random.default_rng(0))
     assert list(chosen.new) == [1, 0]
+
+
+def _full_sort_lowest(scores, k, rng):
+    """The reference: a full lexsort by (score, draw), as lowest() did before."""
+    scores = np.asarray(scores, dtype=float)
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.empty(0, dtype=int)
+    return np.lexsort((rng.random(len(scores)), scores))[:k]
+
+
+def _full_sort_select(unlabeled, labeled, batch, rng, can_relabel):
+    """The reference select_batch: orders the whole combined pool."""
+    n_u = len(unlabeled)
+    if len(labeled) == 0:  # then the unlabeled pool is ranked alone
+        return _full_sort_lowest(unlabeled, batch, rng), np.empty(0, dtype=int), 0
+    order = _full_sort_lowest(np.concatenate([unlabeled, labeled]), n_u + len(labeled), rng)
+    requests = int(np.sum(order[:batch] >= n_u))
+    usable = (order < n_u) | can_relabel[np.maximum(order - n_u, 0)]
+    picked = order[usable][:batch]
+    return picked[picked < n_u], picked[picked >= n_u] - n_u, requests
+
+
+# Few distinct values, so ties (also at the k-th place) are the rule; NaN and infinities too.
+tied_scores = st.lists(st.sampled_from([0.0, -0.0, 0.1, 0.5, 1.0, np.inf, -np.inf, np.nan]),
+                       max_size=60).map(lambda v: np.array(v, dtype=float))
+
+
+@settings(max_examples=300, deadline=None)
+@given(scores=tied_scores, k=st.integers(-1, 70), seed=st.integers(0, 2**32 - 1))
+def test_lowest_matches_a_full_sort(scores, k, seed):
+    rng, reference_rng = np.random.default_rng(seed), np.random.default_rng(seed)
+    assert np.array_equal(lowest(scores, k, rng), _full_sort_lowest(scores, k, reference_rng))
+    assert rng.random() == reference_rng.random()  # the same draws were used up
+
+
+@settings(max_examples=300, deadline=None)
+@given(unlabeled=tied_scores, labeled=tied_scores, batch=st.integers(1, 40),
+       seed=st.integers(0, 2**32 - 1), data=st.data())
+def test_select_batch_matches_a_full_sort(unlabeled, labeled, batch, seed, data):
+    can_relabel = np.array(data.draw(st.lists(st.booleans(), min_size=len(labeled),
+                                               max_size=len(labeled))), dtype=bool)
+    chosen = select_batch(unlabeled, labeled, batch, np.random.default_rng(seed),
+                          can_relabel=can_relabel)
+    new, relabel, requests = _full_sort_select(unlabeled, labeled, batch,
+                                               np.random.default_rng(seed), can_relabel)
+    assert np.array_equal(chosen.new, new)
+    assert np.array_equal(chosen.relabel, relabel)
+    assert chosen.relabel_requests == requests
