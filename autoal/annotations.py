@@ -87,9 +87,22 @@ def majority_vote(annotations: pd.DataFrame) -> pd.Series:
     """One label per annotated row, in first-annotation order; ties go to the earliest label."""
     if annotations.empty:
         return pd.Series(dtype=object)
+    if annotations["row"].is_unique:
+        return pd.Series(annotations["label"].to_numpy(), index=pd.Index(annotations["row"]),
+                         name="label")
     counts = annotations.groupby(["row", "label"], sort=False).size().rename("n").reset_index()
     counts = counts.sort_values("n", ascending=False, kind="stable").drop_duplicates("row")
     return counts.set_index("row")["label"].reindex(annotations["row"].drop_duplicates())
+
+
+def consensus_labels(annotations: pd.DataFrame, classes, pred_probs=None,
+                     min_overlap: int = MIN_OVERLAP) -> pd.Series:
+    """The label each annotated row trains on: :func:`consensus`'s ``consensus_label``,
+    without the report (cheap while every row has a single annotation)."""
+    counts = annotations["row"].value_counts()
+    if int((counts >= 2).sum()) < min_overlap:
+        return majority_vote(annotations)
+    return consensus(annotations, classes, pred_probs, min_overlap)[0]["consensus_label"]
 
 
 def consensus(annotations: pd.DataFrame, classes, pred_probs=None,

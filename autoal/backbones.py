@@ -138,6 +138,8 @@ class _Embedder:
         self.ray_address = ray_address
         self._cache = _Cache(_backbone_id(checkpoint, key))
         self._model = None
+        # Value -> content key, so a file is hashed once per embedder (a run), not per round.
+        self._memo: dict = {}
 
     def __getstate__(self):
         return {**self.__dict__, "_model": None}  # the backbone reloads where it lands
@@ -147,7 +149,8 @@ class _Embedder:
         from tqdm.auto import tqdm
 
         values = list(values)
-        keys = [self._key(v) for v in values]
+        keys = [self._memo[v] if v in self._memo else self._memo.setdefault(v, self._key(v))
+                for v in values]
         todo = sorted({k: v for k, v in zip(keys, values) if k not in self._cache.vectors}.items())
         if todo:
             logger.info("Embedding %d %s with %s", len(todo), self.kind, Path(self.checkpoint).name)

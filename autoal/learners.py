@@ -307,8 +307,8 @@ class MultiModalLearner:
     """AutoGluon ``MultiModalPredictor`` fine-tuning a pretrained backbone (best on a GPU).
 
     Out-of-sample probabilities for the labeled pool come from cross-fitting, so
-    each round costs ``1 + oof_folds`` fits; ``oof_folds=0`` skips them (the
-    labeled pool is then scored on in-sample probabilities, which flatter it).
+    each round costs ``1 + oof_folds`` fits. With ``oof_folds=0`` the model has no
+    out-of-sample probabilities and the loop cross-fits 3 folds itself (4 fits a round).
 
     Parameters
     ----------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -226,7 +227,7 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
         learner.prepare(pd.concat([features, test_df.drop(columns=[label])]), types)
 
     annotations = _annotate(oracle, initial, 0, classes, pool.index, ann.empty())
-    queries, history = [], []
+    queries, history, cleanup = [], [], []
     model = None
     # The latest out-of-sample probabilities per row: CROWDLAB weighs annotators with them.
     known_probs = pd.DataFrame(columns=range(len(classes)), dtype=np.float32)
@@ -234,7 +235,7 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
 
     bar = tqdm(total=rounds + 1, desc=f"autoal {strategy_name}", unit="round", disable=not progress)
     for r in range(rounds + 1):
-        labeled, _ = ann.consensus(annotations, classes, known_probs)
+        labeled = ann.consensus_labels(annotations, classes, known_probs).rename("consensus_label").to_frame()
         train = features.loc[labeled.index].assign(**{label: labeled["consensus_label"].to_numpy()})
         if train[label].nunique() < 2:
             raise ValueError(
@@ -243,8 +244,9 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
                 f"up to here: {len(annotations)} lines.")
         t0 = time.perf_counter()
         previous, model = model, learner.fit(train, label)
-        if previous is not None:
-            discard(previous)  # only the latest model is kept on disk
+        if previous is not None:  # only the latest model is kept on disk; delete off the clock
+            cleanup.append(threading.Thread(target=discard, args=(previous,)))
+            cleanup[-1].start()
         t1 = time.perf_counter()
         row = {"round": r, "n_labeled": len(train), "n_annotations": len(annotations)}
         if len(test_df):
@@ -318,6 +320,8 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
                           f"with {row['n_labeled']} labels.", stacklevel=2)
             break
     bar.close()
+    for thread in cleanup:
+        thread.join()
     labeled, annotator_stats = ann.consensus(annotations, classes, known_probs)
     if workdir is not None:
         _write_csv(workdir / "consensus.csv", labeled.reset_index())
@@ -429,8 +433,9 @@ def _can_relabel(oracle, annotations, rows) -> np.ndarray:
     names = getattr(oracle, "annotators", None)
     if not names:
         return np.zeros(len(rows), dtype=bool)
-    done = annotations.groupby("row")["annotator"].agg(set).to_dict()
-    return np.array([not set(names) <= done.get(r, set()) for r in rows], dtype=bool)
+    mine = annotations[annotations["annotator"].isin(names)]
+    done = mine.groupby("row")["annotator"].nunique().reindex(rows, fill_value=0)
+    return done.to_numpy() < len(set(names))
 
 
 def _metrics(y_true, y_pred) -> dict:
