@@ -10,6 +10,7 @@ cleanlab's ActiveLab, get those labels, refit, repeat::
 - :func:`loop` runs it; :func:`read_table` reads a CSV/Parquet with image paths;
 - :mod:`autoal.strategies` scores candidates; :mod:`autoal.select` picks a batch;
 - :mod:`autoal.learners` holds the AutoGluon backends; :mod:`autoal.oracles` the labelers;
+- :mod:`autoal.stopping` holds the rules that end a loop early;
 - :mod:`autoal.annotations` turns the annotation table into consensus labels.
 """
 
@@ -19,18 +20,22 @@ from .data import infer_column_types, read_table
 from .learners import EmbeddingLearner, MultiModalLearner, TabularLearner
 from .loop import Result, loop, plot_curves
 from .oracles import SimulatedAnnotators, SimulatedOracle
+from .stopping import Budget, StablePredictions, TargetAccuracy
 from .strategies import STRATEGIES
 
 __version__ = version("autoal")
 
 __all__ = [
+    "Budget",
     "EmbeddingLearner",
     "MultiModalLearner",
     "Result",
     "STRATEGIES",
     "SimulatedAnnotators",
     "SimulatedOracle",
+    "StablePredictions",
     "TabularLearner",
+    "TargetAccuracy",
     "infer_column_types",
     "loop",
     "plot_curves",

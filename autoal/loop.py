@@ -21,12 +21,13 @@ from .predict import predict_pool
 from . import annotations as ann
 from .oracles import SimulatedOracle
 from .select import select_batch
+from .stopping import Budget, StablePredictions, as_rules
 from .strategies import get_strategy
 
 logger = logging.getLogger(__name__)
 
 # Streams of randomness derived from the one ``seed``: never global NumPy state.
-_SPLIT, _INIT, _ROUND = 0, 1, 2
+_SPLIT, _INIT, _ROUND, _STOP = 0, 1, 2, 3
 _EMPTY_PICKS = pd.DataFrame({"round": pd.Series(dtype=int), "row": pd.Series(dtype=object),
                              "kind": pd.Series(dtype=str), "score": pd.Series(dtype=float)})
 
@@ -49,6 +50,7 @@ class Result:
         annotator_agreement, num_annotations, method`` (see :mod:`autoal.annotations`).
     annotator_stats : per annotator: ``num_examples_labeled, agreement_with_consensus,
         annotator_quality``.
+    stop_reason : why the loop ended (a stopping rule, the rounds, or the pool).
     labeled : row labels of the labeled pool at the end.
     classes : the class list, fixed at the start.
     model : the last fitted model (``model.predict_proba(df)`` on raw rows).
@@ -65,6 +67,7 @@ class Result:
     test_index: pd.Index = field(default_factory=pd.Index)
     consensus: pd.DataFrame = None
     annotator_stats: pd.DataFrame = None
+    stop_reason: str = ""
 
     @property
     def predictor(self):
@@ -110,7 +113,7 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
          strategy="activelab", init=8, test=None, test_size: float = 0.2, learner="auto",
          seed: int = 0, time_limit=None, workdir=None, column_types=None, annotators=None,
          oracle=None, base_dir=None, progress: bool = True, chunk_size: int = 100_000,
-         ray_address=None) -> Result:
+         ray_address=None, stop=None) -> Result:
     """Run active labeling on ``df`` and return a :class:`Result`.
 
     Parameters
@@ -141,6 +144,9 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
     base_dir : folder that relative image paths resolve against (default: the
         working directory).
     progress : show a progress bar.
+    stop : a stopping rule from :mod:`autoal.stopping` (``Budget``, ``TargetAccuracy``,
+        ``StablePredictions``) or a list of them; the loop ends at the first that fires
+        (or after ``rounds``), and ``Result.stop_reason`` says why.
     chunk_size : rows per ``predict_proba`` call when predicting the pool and the test
         set, so a big pool is never copied whole (see :func:`autoal.predict.predict_pool`).
     ray_address : None (default) to predict in this process; else a Ray address
@@ -162,6 +168,7 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
     if len(df.columns) < 2:
         raise ValueError("The data has no feature columns besides the label column.")
     strategy_name, score = get_strategy(strategy)
+    rules = as_rules(stop)
 
     external_test = isinstance(test, pd.DataFrame)
     if external_test and label not in test.columns:
@@ -227,6 +234,10 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
         learner.prepare(pd.concat([features, test_df.drop(columns=[label])]), types)
 
     annotations = _annotate(oracle, initial, 0, classes, pool.index, ann.empty())
+    stability = [r for r in rules if isinstance(r, StablePredictions)]
+    stop_rows = (pool.index[np.random.default_rng([seed, _STOP]).permutation(len(pool))[
+        :max(r.size for r in stability)]] if stability else None)
+    stop_predictions, stop_reason = [], None
     queries, history, cleanup = [], [], []
     model = None
     # The latest out-of-sample probabilities per row: CROWDLAB weighs annotators with them.
@@ -257,12 +268,23 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
         if truth is not None:
             row["consensus_accuracy"] = float(
                 (labeled["consensus_label"] == truth.loc[labeled.index]).mean())
+        if stop_rows is not None:
+            stop_predictions.append(predict_pool(model, features, stop_rows, classes,
+                                                 chunk_size=chunk_size, progress=False,
+                                                 ray_address=ray_address).argmax(axis=1))
+        for rule in rules:
+            stop_reason = rule([*history, row], stop_predictions)
+            if stop_reason:
+                break
+        budget = min([batch] + [r.remaining(len(annotations)) for r in rules
+                                if isinstance(r, Budget)])
         unlabeled = features.index.difference(labeled.index, sort=False)
         can_relabel = _can_relabel(oracle, annotations, labeled.index)
         picks = _EMPTY_PICKS
         requests = 0
         t2 = t3 = time.perf_counter()
-        if r < rounds and (len(unlabeled) or can_relabel.any()):
+        if r < rounds and not stop_reason and budget > 0 and (
+                len(unlabeled) or can_relabel.any()):
             probs_u = predict_pool(model, features, unlabeled, classes, chunk_size=chunk_size,
                                    ray_address=ray_address, progress=progress)
             oof = getattr(model, "oof_proba", None)
@@ -273,7 +295,7 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
             wide = ann.wide(annotations, labeled.index, codes).to_numpy(dtype=float)
             rng = np.random.default_rng([seed, _ROUND, r])
             scores = score(probs_u, labels=wide, pred_probs=probs_l, rng=rng)
-            chosen = select_batch(scores.unlabeled, scores.labeled, batch, rng,
+            chosen = select_batch(scores.unlabeled, scores.labeled, budget, rng,
                                   can_relabel=can_relabel)
             requests = chosen.relabel_requests
             # CROWDLAB needs out-of-sample probabilities for labeled rows only: keep
@@ -301,6 +323,8 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
                    n_relabeled=int((picks["kind"] == "relabel").sum()),
                    n_relabel_requests=requests, fit_seconds=t1 - t0,
                    predict_seconds=t2 - t1, score_seconds=t3 - t2)
+        if stop_reason:
+            row["stop_reason"] = stop_reason
         history.append(row)
         if len(picks):
             queries.append(picks)
@@ -315,6 +339,9 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
             bar.set_postfix(labels=row["n_labeled"], accuracy=f"{row['accuracy']:.3f}")
         if workdir is not None:
             _save(workdir, history, queries, annotations)
+        if stop_reason:
+            logger.info("stopping after round %d: %s", r, stop_reason)
+            break
         if r < rounds and len(picks) == 0:
             warnings.warn(f"The pool ran out of rows to label after round {r}; stopping early "
                           f"with {row['n_labeled']} labels.", stacklevel=2)
@@ -332,6 +359,8 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
         annotations=annotations, labeled=pd.Index(labeled.index), classes=list(classes),
         model=model, strategy=strategy_name, test_index=pd.Index(test_df.index),
         consensus=labeled, annotator_stats=annotator_stats,
+        stop_reason=stop_reason or ("pool ran out" if len(history) < rounds + 1
+                                    else f"{rounds} rounds done"),
     )
 
 
