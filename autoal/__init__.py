@@ -7,7 +7,7 @@ cleanlab's ActiveLab, get those labels, refit, repeat::
     result = autoal.loop(df, rounds=10, batch=150)
     result.history
 
-- :func:`loop` runs it; :func:`read_table` reads a CSV/Parquet with image paths;
+- :func:`loop` runs it; :func:`bench` compares strategies over seeds; :func:`read_table` reads a CSV/Parquet with image paths;
 - :mod:`autoal.strategies` scores candidates; :mod:`autoal.select` picks a batch;
 - :mod:`autoal.learners` holds the AutoGluon backends; :mod:`autoal.oracles` the labelers;
 - :mod:`autoal.stopping` holds the rules that end a loop early;
@@ -16,6 +16,7 @@ cleanlab's ActiveLab, get those labels, refit, repeat::
 
 from importlib.metadata import version
 
+from .bench import bench
 from .data import infer_column_types, read_table
 from .learners import EmbeddingLearner, MultiModalLearner, TabularLearner
 from .loop import Result, loop, plot_curves
@@ -36,6 +37,7 @@ __all__ = [
     "StablePredictions",
     "TabularLearner",
     "TargetAccuracy",
+    "bench",
     "infer_column_types",
     "loop",
     "plot_curves",

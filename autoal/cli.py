@@ -1,4 +1,4 @@
-"""The ``autoal`` command: ``autoal demo`` and ``autoal run FILE``.
+"""The ``autoal`` command: ``autoal demo``, ``autoal run FILE`` and ``autoal bench FILE``.
 
 Both call the public API (:func:`autoal.loop`) exactly as a user would.
 """
@@ -110,6 +110,20 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="simulate noisy annotators with these accuracies (e.g. 0.9 0.8 0.65) "
                           "instead of one perfect one; ActiveLab then asks for second opinions")
     _common_options(run)
+
+    bench = commands.add_parser(
+        "bench", help="compare strategies over several seeds on a CSV or Parquet file",
+        description="Runs each strategy once per seed from the same starts; prints the area "
+                    "under the learning curve and the label-saving ratio against random, "
+                    "and writes curves.csv, summary.csv and learning_curves.png.")
+    bench.add_argument("file", help="CSV or Parquet file")
+    bench.add_argument("--strategies", nargs="+", default=["activelab", "random"])
+    bench.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    bench.add_argument("--batch", type=int, default=150, help="labels per round (default 150)")
+    bench.add_argument("--label", default="label", help="label column (default 'label')")
+    bench.add_argument("--out", default="autoal-bench",
+                       help="output folder; finished runs there are kept (default autoal-bench)")
+    _common_options(bench)
     return parser
 
 
@@ -145,6 +159,27 @@ def _run(args) -> int:
     result = autoal.loop(df, label=args.label, strategy=args.strategy, workdir=out,
                          annotators=annotators, **_loop_kwargs(args))
     _report({result.strategy: result}, out)
+    return 0
+
+
+def _bench(args) -> int:
+    import autoal
+    from autoal.bench import summarize
+
+    df = autoal.read_table(args.file, label=args.label)
+    kwargs = _loop_kwargs(args)
+    kwargs.pop("seed")
+    curves = autoal.bench(df, strategies=args.strategies, seeds=args.seeds, label=args.label,
+                          out=args.out, **kwargs)
+    with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 120):
+        print("\nMean test accuracy by round (over seeds):")
+        print(curves.pivot_table(index="round", columns="strategy", values="accuracy",
+                                 sort=False).to_string())
+        print("\nPer strategy (auc: normalised area under the learning curve; "
+              "label_saving_ratio: labels needed to reach random's final accuracy / random's "
+              "labels):")
+        print(summarize(curves).to_string())
+    print(f"\nCurves, summary and plot in {args.out}/")
     return 0
 
 
@@ -188,7 +223,7 @@ def main(argv=None) -> int:
     args = _build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     try:
-        return {"demo": _demo, "run": _run}[args.command](args)
+        return {"demo": _demo, "run": _run, "bench": _bench}[args.command](args)
     except (ValueError, TypeError, FileNotFoundError) as error:
         if args.verbose:
             raise

@@ -59,6 +59,19 @@ def test_run_with_noisy_annotators_reports_them(tmp_path):
     assert (tmp_path / "out" / "consensus.csv").is_file()
 
 
+def test_bench_compares_strategies(tmp_path):
+    make_blobs_frame(n_per_class=20).to_csv(tmp_path / "blobs.csv", index=False)
+    done = autoal("bench", "blobs.csv", "--strategies", "margin", "random", "--seeds", "0", "1",
+                  "--rounds", "1", "--batch", "5", "--init", "2", "--learner", "tabular",
+                  "--out", "b", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "label_saving_ratio" in done.stdout
+    summary = pd.read_csv(tmp_path / "b" / "summary.csv")
+    assert set(summary["strategy"]) == {"margin", "random"}
+    assert (summary["seeds"] == 2).all()
+    assert (tmp_path / "b" / "learning_curves.png").stat().st_size > 0
+
+
 def test_errors_are_reported_not_raised(tmp_path):
     make_blobs_frame().to_csv(tmp_path / "blobs.csv", index=False)
     done = autoal("run", "blobs.csv", "--batch", "0", cwd=tmp_path)

@@ -1,0 +1,140 @@
+"""Compare strategies fairly on your own data: :func:`bench`.
+
+Every strategy runs once per seed. Runs that share a seed share the test split and
+the initial labeled set (the loop derives both from the seed alone), so the curves
+differ only by what each strategy picked. Each finished run is saved at once, so an
+interrupted benchmark keeps what it finished and a second call skips it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._checks import check_int
+from .loop import _write_csv, loop
+
+logger = logging.getLogger(__name__)
+
+CURVE = ["strategy", "seed", "round", "n_labeled", "n_annotations", "accuracy",
+         "balanced_accuracy"]
+
+
+def bench(df: pd.DataFrame, strategies=("activelab", "random"), seeds=(0, 1, 2), *,
+          rounds: int = 10, batch: int = 150, out=None, baseline: str = "random",
+          **loop_kwargs) -> pd.DataFrame:
+    """Run ``loop`` for every strategy and seed; return the tidy learning curves.
+
+    Parameters
+    ----------
+    df, rounds, batch, **loop_kwargs : as for :func:`autoal.loop` (a test set is needed:
+        ``test_size`` must stay above 0 or ``test`` be given).
+    strategies : names (or functions) to compare.
+    seeds : one run per strategy per seed.
+    out : folder where each run's curve is saved as ``<strategy>-seed<seed>.csv`` as soon
+        as it finishes; runs already saved there are loaded, not rerun.
+    baseline : the strategy whose final accuracy defines the label-saving ratio in
+        :func:`summarize`.
+
+    Returns a DataFrame with one row per strategy, seed and round: ``strategy, seed,
+    round, n_labeled, n_annotations, accuracy, balanced_accuracy``.
+    """
+    rounds = check_int("rounds", rounds, minimum=1, owner="bench")
+    batch = check_int("batch", batch, minimum=1, owner="bench")
+    strategies, seeds = list(strategies), list(seeds)
+    if not strategies or not seeds:
+        raise ValueError("bench needs at least one strategy and one seed.")
+    if loop_kwargs.get("test_size", 0.2) == 0 and loop_kwargs.get("test") is None:
+        raise ValueError("bench compares test accuracy: leave test_size > 0 or pass test=.")
+    folder = Path(out) if out is not None else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    curves = []
+    for seed in seeds:
+        for strategy in strategies:
+            name = strategy if isinstance(strategy, str) else getattr(strategy, "__name__", "custom")
+            path = folder / f"{name}-seed{seed}.csv" if folder is not None else None
+            if path is not None and path.is_file():
+                logger.info("bench: %s seed %d already done, loading %s", name, seed, path)
+                curves.append(pd.read_csv(path))
+                continue
+            logger.info("bench: %s seed %d", name, seed)
+            result = loop(df, rounds=rounds, batch=batch, strategy=strategy, seed=seed,
+                          **loop_kwargs)
+            curve = result.history.assign(strategy=name, seed=seed)[CURVE]
+            if path is not None:
+                _write_csv(path, curve)
+            curves.append(curve)
+    table = pd.concat(curves, ignore_index=True)
+    if folder is not None:
+        _write_csv(folder / "curves.csv", table)
+        _write_csv(folder / "summary.csv", summarize(table, baseline=baseline).reset_index())
+        plot_bench(table).savefig(folder / "learning_curves.png", dpi=120)
+    return table
+
+
+def area_under_curve(n_labeled, accuracy) -> float:
+    """Area under accuracy against labels, divided by the label range: in [0, 1]."""
+    x, y = np.asarray(n_labeled, dtype=float), np.asarray(accuracy, dtype=float)
+    if len(x) < 2 or x[-1] == x[0]:
+        return float(y.mean())
+    return float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)) / (x[-1] - x[0]))
+
+
+def labels_to_reach(n_labeled, accuracy, target: float) -> float:
+    """The fewest labels at which ``accuracy`` reaches ``target`` (NaN if never)."""
+    reached = np.flatnonzero(np.asarray(accuracy) >= target - 1e-12)
+    return float(np.asarray(n_labeled)[reached[0]]) if len(reached) else float("nan")
+
+
+def summarize(curves: pd.DataFrame, baseline: str = "random") -> pd.DataFrame:
+    """Per strategy, over seeds: mean and sd of the normalised area under the learning
+    curve and of the final accuracy, and the label-saving ratio.
+
+    The label-saving ratio is, per seed, the labels a strategy needed to reach the
+    baseline's final accuracy divided by the baseline's final number of labels (below 1:
+    it saves labels; NaN: it never got there), then averaged over seeds.
+    """
+    rows = []
+    for (strategy, seed), run in curves.groupby(["strategy", "seed"], sort=False):
+        base = curves[(curves["strategy"] == baseline) & (curves["seed"] == seed)]
+        ratio = float("nan")
+        if len(base):
+            need = labels_to_reach(run["n_labeled"], run["accuracy"], base["accuracy"].iloc[-1])
+            ratio = need / base["n_labeled"].iloc[-1]
+        rows.append({"strategy": strategy, "seed": seed,
+                     "auc": area_under_curve(run["n_labeled"], run["accuracy"]),
+                     "final_accuracy": run["accuracy"].iloc[-1],
+                     "label_saving_ratio": ratio})
+    per_seed = pd.DataFrame(rows)
+    summary = per_seed.groupby("strategy", sort=False).agg(
+        auc_mean=("auc", "mean"), auc_sd=("auc", "std"),
+        final_accuracy_mean=("final_accuracy", "mean"),
+        final_accuracy_sd=("final_accuracy", "std"),
+        label_saving_ratio=("label_saving_ratio", "mean"), seeds=("seed", "nunique"))
+    return summary
+
+
+def plot_bench(curves: pd.DataFrame, metric: str = "accuracy"):
+    """Mean learning curve per strategy with a band from the lowest to the highest seed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for strategy, runs in curves.groupby("strategy", sort=False):
+        by_round = runs.groupby("round")
+        x = by_round["n_labeled"].mean()
+        ax.plot(x, by_round[metric].mean(), marker="o", label=strategy)
+        ax.fill_between(x, by_round[metric].min(), by_round[metric].max(), alpha=0.2)
+    ax.set_xlabel("labels")
+    ax.set_ylabel(f"test {metric.replace('_', ' ')}")
+    ax.set_title(f"mean over {curves['seed'].nunique()} seed(s); band: min to max")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig

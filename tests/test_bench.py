@@ -1,0 +1,56 @@
+"""autoal.bench: fair comparisons, resumable, with a summary and a plot."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import autoal
+from autoal.bench import area_under_curve, labels_to_reach, summarize
+
+from conftest import CountingLearner
+
+
+def run_bench(df, learner, out, **kwargs):
+    return autoal.bench(df, strategies=["margin", "random"], seeds=[0, 1], rounds=2, batch=4,
+                        init=2, learner=learner, progress=False, out=out, **kwargs)
+
+
+def test_bench_runs_every_strategy_and_seed_from_the_same_start(blobs, tmp_path):
+    learner = CountingLearner(oof=True)
+    curves = run_bench(blobs, learner, tmp_path / "b")
+    assert len(curves) == 2 * 2 * 3
+    assert set(curves["strategy"]) == {"margin", "random"}
+    round0 = curves[curves["round"] == 0].set_index(["seed", "strategy"])["accuracy"].unstack()
+    assert (round0["margin"] == round0["random"]).all()  # same split and start per seed
+    for name in ["curves.csv", "summary.csv", "learning_curves.png",
+                 "margin-seed0.csv", "random-seed1.csv"]:
+        assert (tmp_path / "b" / name).is_file()
+
+
+def test_an_interrupted_bench_keeps_what_it_finished(blobs, tmp_path):
+    first = run_bench(blobs, CountingLearner(oof=True), tmp_path / "b")
+    (tmp_path / "b" / "random-seed1.csv").unlink()  # as if it died during that run
+    learner = CountingLearner(oof=True)
+    again = run_bench(blobs, learner, tmp_path / "b")
+    assert learner.fits == 3  # only the missing run was redone
+    pd.testing.assert_frame_equal(first, again, check_dtype=False)
+
+
+def test_bench_needs_a_test_set(blobs):
+    with pytest.raises(ValueError, match="leave test_size > 0"):
+        autoal.bench(blobs, test_size=0.0, learner=CountingLearner())
+    with pytest.raises(ValueError, match="'batch' parameter of bench must be an int >= 1"):
+        autoal.bench(blobs, batch=0)
+
+
+def test_area_labels_to_reach_and_saving_ratio():
+    assert area_under_curve([0, 10, 20], [0.0, 1.0, 1.0]) == pytest.approx(0.75)
+    assert labels_to_reach([10, 20, 30], [0.5, 0.7, 0.9], 0.7) == 20
+    assert np.isnan(labels_to_reach([10, 20], [0.5, 0.6], 0.9))
+    curves = pd.DataFrame({
+        "strategy": ["random"] * 3 + ["smart"] * 3, "seed": 0, "round": [0, 1, 2] * 2,
+        "n_labeled": [10, 20, 30] * 2, "accuracy": [0.5, 0.6, 0.8, 0.5, 0.8, 0.85]})
+    summary = summarize(curves)
+    assert summary.loc["smart", "label_saving_ratio"] == pytest.approx(20 / 30)
+    assert summary.loc["random", "label_saving_ratio"] == pytest.approx(1.0)
+    assert summary.loc["smart", "auc_mean"] > summary.loc["random", "auc_mean"]
