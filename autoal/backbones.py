@@ -149,8 +149,10 @@ class _Embedder:
         from tqdm.auto import tqdm
 
         values = list(values)
-        keys = [self._memo[v] if v in self._memo else self._memo.setdefault(v, self._key(v))
-                for v in values]
+        for v in values:
+            if v not in self._memo:
+                self._memo[v] = self._key(v)
+        keys = [self._memo[v] for v in values]
         todo = sorted({k: v for k, v in zip(keys, values) if k not in self._cache.vectors}.items())
         if todo:
             logger.info("Embedding %d %s with %s", len(todo), self.kind, Path(self.checkpoint).name)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_int
-from .loop import _write_csv, loop
+from .loop import _write_csv, finish_axes, loop
 
 logger = logging.getLogger(__name__)
 
@@ -131,10 +131,5 @@ def plot_bench(curves: pd.DataFrame, metric: str = "accuracy"):
         x = by_round["n_labeled"].mean()
         ax.plot(x, by_round[metric].mean(), marker="o", label=strategy)
         ax.fill_between(x, by_round[metric].min(), by_round[metric].max(), alpha=0.2)
-    ax.set_xlabel("labels")
-    ax.set_ylabel(f"test {metric.replace('_', ' ')}")
     ax.set_title(f"mean over {curves['seed'].nunique()} seed(s); band: min to max")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    return fig
+    return finish_axes(fig, ax, metric)

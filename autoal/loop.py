@@ -95,6 +95,11 @@ def plot_curves(results: dict, ax=None, metric: str = "accuracy"):
         if metric not in h:
             raise ValueError(f"History has no {metric!r} column (was there a test set?).")
         ax.plot(h["n_labeled"], h[metric], marker="o", label=name)
+    return finish_axes(fig, ax, metric)
+
+
+def finish_axes(fig, ax, metric: str):
+    """Labels, grid and legend of a learning-curve plot; returns ``fig``."""
     ax.set_xlabel("labels")
     ax.set_ylabel(f"test {metric.replace('_', ' ')}")
     ax.grid(alpha=0.3)
@@ -246,8 +251,8 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
 
     bar = tqdm(total=rounds + 1, desc=f"autoal {strategy_name}", unit="round", disable=not progress)
     for r in range(rounds + 1):
-        labeled = ann.consensus_labels(annotations, classes, known_probs).rename("consensus_label").to_frame()
-        train = features.loc[labeled.index].assign(**{label: labeled["consensus_label"].to_numpy()})
+        labeled = ann.consensus_labels(annotations, classes, known_probs)
+        train = features.loc[labeled.index].assign(**{label: labeled.to_numpy()})
         if train[label].nunique() < 2:
             raise ValueError(
                 f"Round {r}: the labels given so far hold only the class "
@@ -266,8 +271,7 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
                                       ray_address=ray_address, progress=progress)
             row.update(_metrics(test_codes, test_probs.argmax(axis=1)))
         if truth is not None:
-            row["consensus_accuracy"] = float(
-                (labeled["consensus_label"] == truth.loc[labeled.index]).mean())
+            row["consensus_accuracy"] = float((labeled == truth.loc[labeled.index]).mean())
         if stop_rows is not None:
             stop_predictions.append(predict_pool(model, features, stop_rows, classes,
                                                  chunk_size=chunk_size, progress=False,
@@ -349,16 +353,16 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
     bar.close()
     for thread in cleanup:
         thread.join()
-    labeled, annotator_stats = ann.consensus(annotations, classes, known_probs)
+    consensus, annotator_stats = ann.consensus(annotations, classes, known_probs)
     if workdir is not None:
-        _write_csv(workdir / "consensus.csv", labeled.reset_index())
+        _write_csv(workdir / "consensus.csv", consensus.reset_index())
         _write_csv(workdir / "annotator_stats.csv", annotator_stats.reset_index())
     return Result(
         history=_history_frame(history),
         queries=pd.concat([_EMPTY_PICKS, *queries], ignore_index=True),
-        annotations=annotations, labeled=pd.Index(labeled.index), classes=list(classes),
+        annotations=annotations, labeled=pd.Index(consensus.index), classes=list(classes),
         model=model, strategy=strategy_name, test_index=pd.Index(test_df.index),
-        consensus=labeled, annotator_stats=annotator_stats,
+        consensus=consensus, annotator_stats=annotator_stats,
         stop_reason=stop_reason or ("pool ran out" if len(history) < rounds + 1
                                     else f"{rounds} rounds done"),
     )

@@ -20,6 +20,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from ._checks import check_int
 from .learners import align_proba
 
 logger = logging.getLogger(__name__)
@@ -47,10 +48,7 @@ def predict_pool(model, features: pd.DataFrame, rows: pd.Index, classes, *,
 
     Returns a float32 array; each row sums to one.
     """
-    if not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool) \
-            or chunk_size < 1:
-        raise ValueError(f"The 'chunk_size' parameter of predict_pool must be an int >= 1. "
-                         f"Got {chunk_size!r}.")
+    chunk_size = check_int("chunk_size", chunk_size, minimum=1, owner="predict_pool")
     positions = features.index.get_indexer(pd.Index(rows))
     if (positions < 0).any():
         raise ValueError("The 'rows' parameter of predict_pool names rows that are not in "

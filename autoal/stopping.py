@@ -21,14 +21,14 @@ import numbers
 
 import numpy as np
 
+from ._checks import check_int
+
 
 class Budget:
     """Stop when ``labels`` annotations have been given; never ask for more."""
 
     def __init__(self, labels: int):
-        if isinstance(labels, bool) or not isinstance(labels, numbers.Integral) or labels < 1:
-            raise ValueError(f"The 'labels' parameter of Budget must be an int >= 1. Got {labels!r}.")
-        self.labels = int(labels)
+        self.labels = check_int("labels", labels, minimum=1, owner="Budget")
 
     def remaining(self, n_annotations: int) -> int:
         """How many more labels may be asked for."""
@@ -76,13 +76,9 @@ class StablePredictions:
         if isinstance(kappa, bool) or not isinstance(kappa, numbers.Real) or not -1 <= kappa <= 1:
             raise ValueError(f"The 'kappa' parameter of StablePredictions must be in [-1, 1]. "
                              f"Got {kappa!r}.")
-        for name, value in (("patience", patience), ("size", size)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"The '{name}' parameter of StablePredictions must be an int "
-                                 f">= 1. Got {value!r}.")
         self.kappa = float(kappa)
-        self.patience = int(patience)
-        self.size = int(size)
+        self.patience = check_int("patience", patience, minimum=1, owner="StablePredictions")
+        self.size = check_int("size", size, minimum=1, owner="StablePredictions")
 
     def agreement(self, stop_predictions) -> list[float]:
         """Kappa between each pair of consecutive rounds' predictions."""
