@@ -22,7 +22,7 @@ from . import annotations as ann
 from .oracles import SimulatedOracle
 from .select import select_batch
 from .stopping import Budget, StablePredictions, as_rules
-from .strategies import get_strategy
+from .strategies import get_strategy, strategy_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -298,7 +298,10 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
             t2 = time.perf_counter()
             wide = ann.wide(annotations, labeled.index, codes).to_numpy(dtype=float)
             rng = np.random.default_rng([seed, _ROUND, r])
-            scores = score(probs_u, labels=wide, pred_probs=probs_l, rng=rng)
+            extra = strategy_inputs(score, model=model, features=features, unlabeled=unlabeled,
+                                    labeled=labeled.index, classes=classes, batch=budget,
+                                    chunk_size=chunk_size, ray_address=ray_address)
+            scores = score(probs_u, labels=wide, pred_probs=probs_l, rng=rng, **extra)
             chosen = select_batch(scores.unlabeled, scores.labeled, budget, rng,
                                   can_relabel=can_relabel)
             requests = chosen.relabel_requests

@@ -144,6 +144,20 @@ def good_random(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None)
     return Scores(unlabeled, counts + rng.random(len(counts)))
 
 
+def strategy_inputs(strategy, *, model, features, unlabeled, labeled, classes, batch,
+                    chunk_size=100_000, ray_address=None) -> dict:
+    """Extra keyword arguments a strategy asks for by its ``needs`` attribute.
+
+    A strategy with ``needs = ("batch",)`` gets ``batch=`` (the number of rows the
+    loop is about to pick); strategies without ``needs`` get nothing extra.
+    """
+    needs = set(getattr(strategy, "needs", ()))
+    extra = {}
+    if "batch" in needs:
+        extra["batch"] = batch
+    return extra
+
+
 STRATEGIES: dict[str, Strategy] = {
     "activelab": activelab,
     "least_confidence": least_confidence,
