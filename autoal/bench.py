@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_int
-from .loop import _write_csv, finish_axes, loop
+from .loop import finish_axes, loop
+from .rundir import write_csv
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +67,12 @@ def bench(df: pd.DataFrame, strategies=("activelab", "random"), seeds=(0, 1, 2),
                           **loop_kwargs)
             curve = result.history.assign(strategy=name, seed=seed)[CURVE]
             if path is not None:
-                _write_csv(path, curve)
+                write_csv(path, curve)
             curves.append(curve)
     table = pd.concat(curves, ignore_index=True)
     if folder is not None:
-        _write_csv(folder / "curves.csv", table)
-        _write_csv(folder / "summary.csv", summarize(table, baseline=baseline).reset_index())
+        write_csv(folder / "curves.csv", table)
+        write_csv(folder / "summary.csv", summarize(table, baseline=baseline).reset_index())
         plot_bench(table).savefig(folder / "learning_curves.png", dpi=120)
     return table
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
+import shutil
 import threading
 import time
 import warnings
@@ -18,6 +18,7 @@ from ._checks import check_fraction, check_int, format_examples
 from .data import IMAGE, check_images, infer_column_types, resolve_paths
 from .learners import align_proba, cross_fit_proba, discard, make_learner
 from .predict import predict_pool
+from .rundir import Decoder, RunDir, fingerprint, write_csv
 from . import annotations as ann
 from .oracles import SimulatedOracle
 from .select import select_batch
@@ -139,8 +140,12 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
         object (see :mod:`autoal.learners`).
     seed : the only source of randomness: split, initial set, tie-breaks.
     time_limit : seconds per AutoGluon fit (for learners given by name).
-    workdir : folder for AutoGluon's files and the history, queries and annotation
-        tables (CSV, rewritten atomically each round); default: a temporary folder.
+    workdir : the run directory (see :mod:`autoal.rundir`): configuration, annotations,
+        picks, metrics and the current AutoGluon model, written atomically after each
+        round. Calling ``loop`` again on the same folder resumes after the last round
+        written in full, with the same picks an uninterrupted run makes; settings that
+        would change the picks (data, seed, strategy, batch, ...) must stay the same,
+        ``rounds`` may grow. Default: nothing kept, AutoGluon works in a temporary folder.
     column_types : ``{column: "image_path"|"text"|"categorical"|"numerical"}`` overrides.
     annotators : :class:`autoal.SimulatedAnnotators`: several noisy simulated annotators
         (labels then come from them, and relabel requests go to someone new).
@@ -222,8 +227,8 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
     for column in (c for c, t in types.items() if t == IMAGE):
         check_images(pd.concat([pool[[column]], test_df[[column]]]), [column])
 
-    workdir = Path(workdir) if workdir is not None else None
-    model_path = workdir / "models" if workdir is not None else None
+    run = RunDir(workdir) if workdir is not None else None
+    model_path = run.path / "models" if run is not None else None
     learner = make_learner(learner, column_types=types, time_limit=time_limit, seed=seed,
                            path=model_path, progress=progress, ray_address=ray_address)
     truth = pool[label] if simulated else None
@@ -234,24 +239,64 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
     features = pool.drop(columns=[label])
     codes = {c: i for i, c in enumerate(classes)}
     test_codes = test_df[label].map(codes).to_numpy()
-
-    if callable(getattr(learner, "prepare", None)):
-        learner.prepare(pd.concat([features, test_df.drop(columns=[label])]), types)
-
-    annotations = _annotate(oracle, initial, 0, classes, pool.index, ann.empty())
     stability = [r for r in rules if isinstance(r, StablePredictions)]
     stop_rows = (pool.index[np.random.default_rng([seed, _STOP]).permutation(len(pool))[
         :max(r.size for r in stability)]] if stability else None)
-    stop_predictions, stop_reason = [], None
-    queries, history, cleanup = [], [], []
-    model = None
+
+    # Everything a round needs from the rounds before it; a resumed run reloads it.
+    state = _State(annotations=None, history=[], queries=[], stop_predictions=[],
+                   known_probs=pd.DataFrame(columns=range(len(classes)), dtype=np.float32))
+    lock = run.lock() if run is not None else None
+    if lock is not None:
+        _acquire(lock, run)
+    try:
+        if run is not None:
+            config = _config(df, label, strategy_name, batch, seed, init, test_size, learner,
+                             annotators, classes, types, initial, test_df, oracle)
+            if run.exists():
+                state = _resume(run, config, pool.index, classes, state, rounds)
+            else:
+                run.create(config)
+        if state.annotations is None:
+            state.annotations = _annotate(oracle, initial, 0, classes, pool.index, ann.empty())
+        if callable(getattr(learner, "prepare", None)):
+            learner.prepare(pd.concat([features, test_df.drop(columns=[label])]), types)
+        result = _rounds(state, run, learner, oracle, score, rules, features, label, classes,
+                         codes, test_df, test_codes, truth, stop_rows, rounds, batch, seed,
+                         strategy_name, chunk_size, ray_address, progress)
+    finally:
+        if lock is not None:
+            lock.release()
+    return result
+
+
+@dataclass
+class _State:
+    """What carries from one round to the next (and is saved after each)."""
+
+    annotations: pd.DataFrame | None
+    history: list
+    queries: list
+    stop_predictions: list
     # The latest out-of-sample probabilities per row: CROWDLAB weighs annotators with them.
-    known_probs = pd.DataFrame(columns=range(len(classes)), dtype=np.float32)
+    known_probs: pd.DataFrame
+    start: int = 0
+    known_probs_before: pd.DataFrame | None = None
+
+
+def _rounds(state, run, learner, oracle, score, rules, features, label, classes, codes,
+            test_df, test_codes, truth, stop_rows, rounds, batch, seed, strategy_name,
+            chunk_size, ray_address, progress) -> Result:
+    """Rounds ``state.start .. rounds``: fit, evaluate, score, pick, label, save."""
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=rounds + 1, desc=f"autoal {strategy_name}", unit="round", disable=not progress)
-    for r in range(rounds + 1):
-        labeled = ann.consensus_labels(annotations, classes, known_probs)
+    history, queries, annotations = state.history, state.queries, state.annotations
+    stop_reason, cleanup, model = None, [], None
+    bar = tqdm(total=rounds + 1, initial=state.start, desc=f"autoal {strategy_name}",
+               unit="round", disable=not progress)
+    for r in range(state.start, rounds + 1):
+        known_before = state.known_probs
+        labeled = ann.consensus_labels(annotations, classes, state.known_probs)
         train = features.loc[labeled.index].assign(**{label: labeled.to_numpy()})
         if train[label].nunique() < 2:
             raise ValueError(
@@ -273,59 +318,39 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
         if truth is not None:
             row["consensus_accuracy"] = float((labeled == truth.loc[labeled.index]).mean())
         if stop_rows is not None:
-            stop_predictions.append(predict_pool(model, features, stop_rows, classes,
-                                                 chunk_size=chunk_size, progress=False,
-                                                 ray_address=ray_address).argmax(axis=1))
+            state.stop_predictions.append(predict_pool(
+                model, features, stop_rows, classes, chunk_size=chunk_size, progress=False,
+                ray_address=ray_address).argmax(axis=1))
         for rule in rules:
-            stop_reason = rule([*history, row], stop_predictions)
+            stop_reason = rule([*history, row], state.stop_predictions)
             if stop_reason:
                 break
         budget = min([batch] + [r.remaining(len(annotations)) for r in rules
                                 if isinstance(r, Budget)])
         unlabeled = features.index.difference(labeled.index, sort=False)
         can_relabel = _can_relabel(oracle, annotations, labeled.index)
-        picks = _EMPTY_PICKS
-        requests = 0
+        picks, requests = _EMPTY_PICKS, 0
         t2 = t3 = time.perf_counter()
         if r < rounds and not stop_reason and budget > 0 and (
                 len(unlabeled) or can_relabel.any()):
-            probs_u = predict_pool(model, features, unlabeled, classes, chunk_size=chunk_size,
-                                   ray_address=ray_address, progress=progress)
-            oof = getattr(model, "oof_proba", None)
-            if oof is None:
-                oof = cross_fit_proba(learner, train, label, seed=seed)
-            probs_l = align_proba(oof, classes)
-            t2 = time.perf_counter()
-            wide = ann.wide(annotations, labeled.index, codes).to_numpy(dtype=float)
             rng = np.random.default_rng([seed, _ROUND, r])
-            extra = strategy_inputs(score, model=model, features=features, unlabeled=unlabeled,
-                                    labeled=labeled.index, classes=classes, batch=budget,
-                                    chunk_size=chunk_size, ray_address=ray_address)
-            scores = score(probs_u, labels=wide, pred_probs=probs_l, rng=rng, **extra)
-            chosen = select_batch(scores.unlabeled, scores.labeled, budget, rng,
-                                  can_relabel=can_relabel)
-            requests = chosen.relabel_requests
+            chosen = pick(model, learner, train, label, features, unlabeled, annotations,
+                          classes, score, budget, rng, can_relabel, round_=r, seed=seed,
+                          chunk_size=chunk_size, ray_address=ray_address, progress=progress)
+            picks, requests, t2 = chosen.picks, chosen.relabel_requests, chosen.scored_at
             # CROWDLAB needs out-of-sample probabilities for labeled rows only: keep
             # those of the labeled pool and of the rows about to be labeled.
-            known_probs = _remember(known_probs, unlabeled[chosen.new], probs_u[chosen.new],
-                                    labeled.index, probs_l)
-            picks = pd.concat([
-                _EMPTY_PICKS,
-                pd.DataFrame({"round": r, "row": unlabeled[chosen.new], "kind": "new",
-                              "score": np.asarray(scores.unlabeled)[chosen.new]}),
-                pd.DataFrame({"round": r, "row": labeled.index[chosen.relabel],
-                              "kind": "relabel",
-                              "score": np.asarray(scores.labeled)[chosen.relabel]
-                              if scores.labeled is not None else []}),
-            ], ignore_index=True)
+            new = picks["kind"] == "new"
+            state.known_probs = _remember(state.known_probs, picks.loc[new, "row"],
+                                          chosen.new_probs, labeled.index, chosen.labeled_probs)
             t3 = time.perf_counter()
             if len(picks):
                 annotations = pd.concat([annotations, _annotate(
-                    oracle, pd.Index(picks["row"]), r + 1, classes, pool.index, annotations)],
-                    ignore_index=True)
+                    oracle, pd.Index(picks["row"]), r + 1, classes, features.index,
+                    annotations)], ignore_index=True)
         elif getattr(model, "oof_proba", None) is not None:
-            known_probs = _remember(known_probs, [], None, labeled.index,
-                                    align_proba(model.oof_proba, classes))
+            state.known_probs = _remember(state.known_probs, [], None, labeled.index,
+                                          align_proba(model.oof_proba, classes))
         row.update(n_queried=int((picks["kind"] == "new").sum()),
                    n_relabeled=int((picks["kind"] == "relabel").sum()),
                    n_relabel_requests=requests, fit_seconds=t1 - t0,
@@ -344,22 +369,23 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
         bar.update(1)
         if "accuracy" in row:
             bar.set_postfix(labels=row["n_labeled"], accuracy=f"{row['accuracy']:.3f}")
-        if workdir is not None:
-            _save(workdir, history, queries, annotations)
+        if run is not None:
+            state.annotations = annotations
+            _save(run, state, known_before, stop_rows, model)
         if stop_reason:
             logger.info("stopping after round %d: %s", r, stop_reason)
             break
         if r < rounds and len(picks) == 0:
             warnings.warn(f"The pool ran out of rows to label after round {r}; stopping early "
-                          f"with {row['n_labeled']} labels.", stacklevel=2)
+                          f"with {row['n_labeled']} labels.", stacklevel=3)
             break
     bar.close()
     for thread in cleanup:
         thread.join()
-    consensus, annotator_stats = ann.consensus(annotations, classes, known_probs)
-    if workdir is not None:
-        _write_csv(workdir / "consensus.csv", consensus.reset_index())
-        _write_csv(workdir / "annotator_stats.csv", annotator_stats.reset_index())
+    consensus, annotator_stats = ann.consensus(annotations, classes, state.known_probs)
+    if run is not None:
+        write_csv(run.path / "consensus.csv", consensus.reset_index())
+        write_csv(run.path / "annotator_stats.csv", annotator_stats.reset_index())
     return Result(
         history=_history_frame(history),
         queries=pd.concat([_EMPTY_PICKS, *queries], ignore_index=True),
@@ -369,6 +395,133 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
         stop_reason=stop_reason or ("pool ran out" if len(history) < rounds + 1
                                     else f"{rounds} rounds done"),
     )
+
+
+@dataclass
+class Picks:
+    """One round's batch: what :func:`pick` returns."""
+
+    picks: pd.DataFrame  # round, row, kind, score; best first within each kind
+    new_probs: np.ndarray  # (n_new, K) probabilities of the new rows picked
+    labeled_probs: np.ndarray  # (m, K) out-of-sample probabilities of the labeled pool
+    relabel_requests: int
+    scored_at: float  # perf_counter() when prediction ended and scoring began
+
+
+def pick(model, learner, train, label, features, unlabeled, annotations, classes, score,
+         budget, rng, can_relabel, *, round_, seed, chunk_size=100_000, ray_address=None,
+         progress=False) -> Picks:
+    """Predict the unlabeled pool, score both pools and pick ``budget`` rows."""
+    codes = {c: i for i, c in enumerate(classes)}
+    probs_u = predict_pool(model, features, unlabeled, classes, chunk_size=chunk_size,
+                           ray_address=ray_address, progress=progress)
+    oof = getattr(model, "oof_proba", None)
+    if oof is None:
+        oof = cross_fit_proba(learner, train, label, seed=seed)
+    probs_l = align_proba(oof, classes)
+    scored_at = time.perf_counter()
+    labeled = train.index
+    wide = ann.wide(annotations, labeled, codes).to_numpy(dtype=float)
+    extra = strategy_inputs(score, model=model, features=features, unlabeled=unlabeled,
+                            labeled=labeled, classes=classes, batch=budget,
+                            chunk_size=chunk_size, ray_address=ray_address)
+    scores = score(probs_u, labels=wide, pred_probs=probs_l, rng=rng, **extra)
+    chosen = select_batch(scores.unlabeled, scores.labeled, budget, rng, can_relabel=can_relabel)
+    picks = pd.concat([
+        _EMPTY_PICKS,
+        pd.DataFrame({"round": round_, "row": unlabeled[chosen.new], "kind": "new",
+                      "score": np.asarray(scores.unlabeled)[chosen.new]}),
+        pd.DataFrame({"round": round_, "row": labeled[chosen.relabel], "kind": "relabel",
+                      "score": np.asarray(scores.labeled)[chosen.relabel]
+                      if scores.labeled is not None else []}),
+    ], ignore_index=True)
+    return Picks(picks, probs_u[chosen.new], probs_l, chosen.relabel_requests, scored_at)
+
+
+#: Settings a resumed run must share with the run it resumes.
+_RESUME_KEYS = ("kind", "label", "classes", "column_types", "strategy", "batch", "seed",
+                "learner", "annotators", "data", "split")
+
+
+def _config(df, label, strategy_name, batch, seed, init, test_size, learner, annotators,
+            classes, types, initial, test_df, oracle) -> dict:
+    return {
+        "kind": "loop", "label": label, "classes": list(classes), "column_types": types,
+        "strategy": strategy_name, "batch": batch, "seed": seed,
+        "learner": type(learner).__name__,
+        "annotators": list(getattr(oracle, "annotators", None) or []),
+        "data": {"rows": len(df), "columns": [str(c) for c in df.columns],
+                 "fingerprint": fingerprint(df)},
+        # The initial set and the test rows, by content: init= and test= must agree.
+        "split": fingerprint(pd.DataFrame({"initial": [str(i) for i in initial]}))
+                 + "/" + fingerprint(pd.DataFrame({"test": [str(i) for i in test_df.index]})),
+        "init": init if isinstance(init, (int, np.integer)) else "rows", "test_size": test_size,
+    }
+
+
+def _acquire(lock, run) -> None:
+    from filelock import Timeout
+
+    try:
+        lock.acquire()
+    except Timeout:
+        raise RuntimeError(f"The run directory {run.path} is in use by another autoal process "
+                           f"(lock file {lock.lock_file}); wait for it to finish.") from None
+
+
+def _resume(run: RunDir, config, pool_index, classes, state: _State, rounds) -> _State:
+    """Reload the state saved after the last round written in full."""
+    run.check(config, _RESUME_KEYS)
+    saved = run.state()
+    last = int(saved["round"])
+    if last < 0:  # configuration written, no round finished: start over
+        return state
+    rows, labels = Decoder(pool_index, "rows"), Decoder(classes, "classes")
+    history = run.read_csv("history.csv")
+    history = [_typed(h) for h in history.to_dict("records") if int(h["round"]) <= last]
+    # A last round that picked nothing (it was the last, or a rule stopped the run) is
+    # run again: refitting it gives back the model, and more rounds can follow it.
+    final = history[-1]
+    redo = int(final["n_queried"]) + int(final["n_relabeled"]) == 0
+    start = last if redo else last + 1
+    if start > rounds:
+        raise ValueError(f"The run directory {run.path} holds {start} rounds already; pass "
+                         f"rounds >= {start} to continue it.")
+    queries = run.read_csv("queries.csv")
+    queries = queries[queries["round"].astype(int) < start]
+    queries = queries.assign(round=queries["round"].astype(int), row=rows(queries["row"]),
+                             score=queries["score"].astype(float))
+    stops = run.read_csv("stop_predictions.csv")
+    stop_predictions = []
+    if stops is not None and len(stops):
+        stops = stops[stops["round"].astype(int) < start]
+        stop_predictions = [g["prediction"].astype(int).to_numpy()
+                            for _, g in stops.groupby(stops["round"].astype(int), sort=True)]
+    name = "probabilities-before.parquet" if redo else "probabilities.parquet"
+    logger.info("resuming %s at round %d (%d rounds saved)", run.path, start, last + 1)
+    models = run.path / "models"
+    if models.is_dir():  # folders of the stopped process; this run refits from its state
+        for folder in models.glob("fit-*"):
+            shutil.rmtree(folder, ignore_errors=True)
+    return _State(annotations=run.read_annotations(rows, labels, upto_round=start),
+                  history=history[:start], queries=[queries] if len(queries) else [],
+                  stop_predictions=stop_predictions,
+                  known_probs=run.read_probabilities(name, rows, len(classes)), start=start)
+
+
+def _typed(record: dict) -> dict:
+    """A history line read back as strings: numbers again, blanks dropped."""
+    out = {}
+    for key, value in record.items():
+        if value == "":
+            continue
+        try:
+            number = float(value)
+            out[key] = int(number) if number.is_integer() and key.startswith(("n_", "round")) \
+                else number
+        except ValueError:
+            out[key] = value
+    return out
 
 
 def _remember(known, rows_u, probs_u, rows_l, probs_l) -> pd.DataFrame:
@@ -492,16 +645,18 @@ def _history_frame(rows) -> pd.DataFrame:
     return frame[[c for c in first if c in frame] + [c for c in frame if c not in first]]
 
 
-def _save(workdir: Path, history, queries, annotations) -> None:
-    workdir.mkdir(parents=True, exist_ok=True)
-    _write_csv(workdir / "history.csv", _history_frame(history))
-    _write_csv(workdir / "queries.csv", pd.concat([_EMPTY_PICKS, *queries], ignore_index=True))
-    _write_csv(workdir / "annotations.csv", annotations)
-
-
-def _write_csv(path: Path, table: pd.DataFrame) -> None:
-    """Write then rename, so a crash never leaves a half-written table."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", newline="") as f:
-        table.to_csv(f, index=False)
-    os.replace(tmp, path)
+def _save(run: RunDir, state: _State, known_before, stop_rows, model) -> None:
+    """Write the round's tables, then ``state.json`` last (see :mod:`autoal.rundir`)."""
+    write_csv(run.path / "history.csv", _history_frame(state.history))
+    write_csv(run.path / "queries.csv", pd.concat([_EMPTY_PICKS, *state.queries],
+                                                  ignore_index=True))
+    write_csv(run.path / "annotations.csv", state.annotations)
+    run.write_probabilities("probabilities.parquet", state.known_probs)
+    run.write_probabilities("probabilities-before.parquet", known_before)
+    if stop_rows is not None:
+        write_csv(run.path / "stop_predictions.csv", pd.concat([
+            pd.DataFrame({"round": r, "row": stop_rows, "prediction": p})
+            for r, p in enumerate(state.stop_predictions)]))
+    path = getattr(model, "path", None)
+    run.write_state({"round": state.history[-1]["round"],
+                     "predictor": os.path.relpath(path, run.path) if path else None})
