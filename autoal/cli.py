@@ -1,6 +1,10 @@
-"""The ``autoal`` command: ``autoal demo``, ``autoal run FILE`` and ``autoal bench FILE``.
+"""The ``autoal`` command.
 
-Both call the public API (:func:`autoal.loop`) exactly as a user would.
+Simulated labeling: ``autoal demo``, ``autoal run FILE``, ``autoal bench FILE``.
+Labeling by people, one round at a time, in a run directory: ``autoal init``,
+``next``, ``label`` (a web page), ``import``, ``status``, ``export``.
+Every command calls the public API (:func:`autoal.loop`, :class:`autoal.Project`)
+exactly as a user would.
 """
 
 from __future__ import annotations
@@ -124,7 +128,72 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", default="autoal-bench",
                        help="output folder; finished runs there are kept (default autoal-bench)")
     _common_options(bench)
+    _project_commands(commands)
     return parser
+
+
+def _project_commands(commands) -> None:
+    init = commands.add_parser(
+        "init", help="start a labeling project from a CSV/Parquet where some labels are missing",
+        description="Rows with a label are the first training set; rows without one are the "
+                    "pool people will label. Everything is kept in the run directory DIR.")
+    init.add_argument("file", help="CSV or Parquet file; relative image paths resolve against "
+                                   "its folder")
+    init.add_argument("--workdir", required=True, help="the project's run directory (new)")
+    init.add_argument("--label", default="label", help="label column (default 'label')")
+    init.add_argument("--classes", nargs="+", help="every class, if some have no label yet")
+    init.add_argument("--id", dest="id_column", help="column of unique row ids (default: the "
+                                                      "row number)")
+    init.add_argument("--column-types", nargs="+", metavar="COLUMN=TYPE", default=[],
+                      help="override column types: image_path, text, categorical, numerical")
+    init.add_argument("--strategy", default="activelab", help="query strategy (default activelab)")
+    init.add_argument("--learner", default="auto",
+                      choices=["auto", "tabular", "embedding", "multimodal"])
+    init.add_argument("--time-limit", type=float, default=None,
+                      help="seconds per AutoGluon fit (default: no limit)")
+    init.add_argument("--relabel", action="store_true",
+                      help="let the queue ask for second opinions on doubtful labels")
+    init.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    nxt = commands.add_parser(
+        "next", help="fit on the answers so far and write the next queue (queue.csv)",
+        description="Fits the model on every answer so far, scores the pool and writes "
+                    "DIR/queue.csv: row, kind, show (what to show), guess, confidence, score.")
+    nxt.add_argument("workdir")
+    nxt.add_argument("--batch", type=int, default=20, help="rows to queue (default 20)")
+
+    imp = commands.add_parser(
+        "import", help="add answers from a CSV (row,label[,annotator]) or a Label Studio export",
+        description="Answers are validated first: a file with any bad line (unknown class or "
+                    "row, a row outside the current queue, a blank label, a row the annotator "
+                    "answered already) is refused whole and nothing stored changes. A .json "
+                    "file is read as a Label Studio JSON export.")
+    imp.add_argument("workdir")
+    imp.add_argument("answers", help="CSV with row,label[,annotator] or Label Studio .json")
+    imp.add_argument("--annotator", help="who answered (when the file has no annotator column)")
+
+    label = commands.add_parser(
+        "label", help="label the current queue in a local web page",
+        description="Serves a labeling page for the current queue. Every answer is stored as "
+                    "it is given; several people can label at once.")
+    label.add_argument("workdir")
+    label.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any)")
+    label.add_argument("--host", default="127.0.0.1",
+                       help="address to serve on (default 127.0.0.1: this machine only)")
+
+    status = commands.add_parser("status", help="rounds, labels, per-class counts, accuracy")
+    status.add_argument("workdir")
+
+    export = commands.add_parser(
+        "export", help="write the labeled rows with consensus labels, or the queue for "
+                       "Label Studio",
+        description="OUT ending in .csv or .parquet: the labeled rows with their consensus "
+                    "label. OUT ending in .json: the current queue as Label Studio tasks, with "
+                    "the labeling interface beside it (OUT with .xml).")
+    export.add_argument("workdir")
+    export.add_argument("out")
+    for command in (init, nxt, imp, label, status, export):
+        command.add_argument("-v", "--verbose", action="store_true", help="show debug logs")
 
 
 def _loop_kwargs(args) -> dict:
@@ -183,6 +252,93 @@ def _bench(args) -> int:
     return 0
 
 
+def _init(args) -> int:
+    from .project import Project
+
+    types = {}
+    for item in args.column_types:
+        column, _, kind = item.partition("=")
+        if not kind:
+            raise ValueError(f"--column-types takes COLUMN=TYPE items. Got {item!r}.")
+        types[column] = kind
+    project = Project.init(args.file, args.workdir, label=args.label, classes=args.classes,
+                           id_column=args.id_column, column_types=types or None,
+                           strategy=args.strategy, learner=args.learner, seed=args.seed,
+                           time_limit=args.time_limit, relabel=args.relabel)
+    status = project.status()
+    print(f"Project in {project.path}: {status['rows']} rows, {status['labeled']} labeled, "
+          f"classes {', '.join(map(str, project.classes))}.")
+    print(f"Next: autoal next {args.workdir} --batch 20")
+    return 0
+
+
+def _next(args) -> int:
+    from .project import Project
+
+    queue = Project(args.workdir).next(batch=args.batch)
+    with pd.option_context("display.width", 120, "display.max_colwidth", 40):
+        print(queue.drop(columns=["round"]).to_string(index=False))
+    print(f"\nQueue of {len(queue)} rows in {Path(args.workdir) / 'queue.csv'}. Label them with "
+          f"'autoal label {args.workdir}', or answer in a CSV (row,label) and run "
+          f"'autoal import {args.workdir} FILE --annotator NAME'.")
+    return 0
+
+
+def _import(args) -> int:
+    from .project import Project
+
+    answers = args.answers
+    if str(answers).endswith(".json"):
+        from .labelstudio import read_answers
+
+        answers = read_answers(answers)
+    stored = Project(args.workdir).import_answers(answers, annotator=args.annotator)
+    print(f"Stored {len(stored)} answers from {args.answers}.")
+    return 0
+
+
+def _label(args) -> int:
+    from .web import serve
+
+    serve(args.workdir, host=args.host, port=args.port,
+          ready=lambda url: print(f"Labeling page: {url} (Ctrl+C to stop)", flush=True))
+    return 0
+
+
+def _status(args) -> int:
+    from .project import Project
+
+    status = Project(args.workdir).status()
+    accuracy = status["estimated_accuracy"]
+    print(f"Project {status['workdir']}: round {status['round']}, {status['rows']} rows, "
+          f"{status['labeled']} labeled ({status['annotations']} answers).")
+    print("Per class: " + ", ".join(f"{c}: {n}" for c, n in status["per_class"].items()))
+    print(f"Queue: {status['queue']['answered']} of {status['queue']['size']} rows answered.")
+    print("Estimated accuracy (out-of-fold, labeled rows): "
+          + (f"{accuracy:.3f}" if accuracy is not None else "none yet"))
+    return 0
+
+
+def _export(args) -> int:
+    from .project import Project
+
+    project = Project(args.workdir)
+    out = Path(args.out)
+    if out.suffix == ".json":
+        from .labelstudio import label_config, to_tasks
+        from .rundir import write_json
+
+        kind = project.show_kind()
+        write_json(out, to_tasks(project.queue(), kind))
+        out.with_suffix(".xml").write_text(label_config(project.classes, kind))
+        print(f"Label Studio tasks for the current queue in {out}; labeling interface in "
+              f"{out.with_suffix('.xml')}.")
+        return 0
+    table = project.export(out)
+    print(f"{len(table)} labeled rows with consensus labels in {out}.")
+    return 0
+
+
 def _report(results: dict, out: Path) -> None:
     import autoal
 
@@ -223,8 +379,10 @@ def main(argv=None) -> int:
     args = _build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     try:
-        return {"demo": _demo, "run": _run, "bench": _bench}[args.command](args)
-    except (ValueError, TypeError, FileNotFoundError) as error:
+        return {"demo": _demo, "run": _run, "bench": _bench, "init": _init, "next": _next,
+                "import": _import, "label": _label, "status": _status,
+                "export": _export}[args.command](args)
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError, RuntimeError) as error:
         if args.verbose:
             raise
         print(f"autoal {args.command}: error: {error}", file=sys.stderr)

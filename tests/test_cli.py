@@ -79,3 +79,32 @@ def test_errors_are_reported_not_raised(tmp_path):
     assert "error: The 'batch' parameter of loop must be an int >= 1. Got 0." in done.stderr
     done = autoal("run", "missing.csv", cwd=tmp_path)
     assert done.returncode == 2 and "No such data file" in done.stderr
+
+
+def test_a_human_round_through_the_cli(tmp_path):
+    df = make_blobs_frame(n_per_class=15, n_classes=3, seed=4)
+    truth = df["label"].copy()
+    df.loc[df.index[9:], "label"] = None
+    df.to_csv(tmp_path / "pool.csv", index=False)
+    done = autoal("init", "pool.csv", "--workdir", "proj", "--learner", "tabular", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "45 rows, 9 labeled" in done.stdout
+    done = autoal("next", "proj", "--batch", "4", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    queue = pd.read_csv(tmp_path / "proj" / "queue.csv")
+    assert len(queue) == 4
+    answers = pd.DataFrame({"row": queue["row"], "label": truth.loc[queue["row"]].to_numpy()})
+    answers.iloc[:3].to_csv(tmp_path / "answers.csv", index=False)
+    bad = answers.assign(label=["class_0", "nope", "class_1", "class_2"])
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    done = autoal("import", "proj", "bad.csv", "--annotator", "ana", cwd=tmp_path)
+    assert done.returncode == 2 and "nothing was stored" in done.stderr
+    done = autoal("import", "proj", "answers.csv", "--annotator", "ana", cwd=tmp_path)
+    assert done.returncode == 0 and "Stored 3 answers" in done.stdout, done.stderr
+    done = autoal("status", "proj", cwd=tmp_path)
+    assert "12 labeled" in done.stdout and "3 of 4 rows answered" in done.stdout, done.stderr
+    done = autoal("export", "proj", "tasks.json", cwd=tmp_path)
+    assert done.returncode == 0 and (tmp_path / "tasks.xml").is_file(), done.stderr
+    done = autoal("export", "proj", "labeled.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert len(pd.read_csv(tmp_path / "labeled.csv")) == 12

@@ -1,0 +1,210 @@
+"""Labeling by people: a project's files, its answer import rule, concurrent writers and
+Label Studio's JSON. One real AutoGluon fit builds the queue all tests share."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from autoal.labelstudio import label_config, read_answers, to_tasks
+from autoal.project import GIVEN, QUEUE, Project
+
+from conftest import make_blobs_frame
+
+
+def pool_frame():
+    """60 rows, 3 classes; the first 12 keep their labels, the rest form the pool."""
+    df = make_blobs_frame(n_per_class=20, n_classes=3, seed=1)
+    truth = df["label"].copy()
+    df.loc[df.index[12:], "label"] = None
+    return df, truth
+
+
+@pytest.fixture(scope="module")
+def started(tmp_path_factory):
+    """A project with its first queue (batch 6)."""
+    folder = tmp_path_factory.mktemp("project")
+    df, truth = pool_frame()
+    df.to_csv(folder / "pool.csv", index=False)
+    project = Project.init(folder / "pool.csv", folder / "run", learner="tabular")
+    project.next(batch=6, progress=False)
+    return folder / "run", truth
+
+
+@pytest.fixture
+def project(started, tmp_path):
+    workdir, _ = started
+    shutil.copytree(workdir, tmp_path / "run")
+    return Project(tmp_path / "run")
+
+
+@pytest.fixture
+def truth(started):
+    return started[1]
+
+
+def stored_bytes(project):
+    return (project.path / "annotations.csv").read_bytes()
+
+
+def test_init_keeps_the_given_labels_and_the_pool(project):
+    annotations = project.annotations
+    assert (annotations["annotator"] == GIVEN).all() and len(annotations) == 12
+    assert project.classes == ["class_0", "class_1", "class_2"]
+    config = json.loads((project.path / "autoal.json").read_text())
+    assert config["kind"] == "project" and config["format_version"] == 1
+
+
+def test_next_writes_a_queue_of_pool_rows(project):
+    queue = project.queue()
+    assert list(queue.columns) == QUEUE + ["answers"]
+    assert len(queue) == 6 and queue["row"].is_unique
+    assert not set(queue["row"]) & set(project.annotations["row"])
+    assert queue["guess"].isin(project.classes).all()
+    assert queue["confidence"].between(0, 1).all()
+    assert project.round == 0
+    assert pd.read_csv(project.path / "queue.csv")["row"].tolist() == queue["row"].tolist()
+    assert project.status()["estimated_accuracy"] is not None
+
+
+def answers(project, truth, n=3, **columns):
+    rows = project.queue()["row"][:n]
+    return pd.DataFrame({"row": rows, "label": truth.loc[rows].to_numpy(), **columns})
+
+
+def test_valid_answers_are_stored_with_the_round(project, truth):
+    stored = project.import_answers(answers(project, truth), annotator="ana")
+    assert len(stored) == 3
+    mine = project.annotations[project.annotations["annotator"] == "ana"]
+    assert len(mine) == 3 and (mine["round"] == 1).all()
+    assert project.status()["queue"] == {"size": 6, "answered": 3}
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda a: a.assign(label=["class_0", "dog", "class_1"]), "not classes: 'dog'"),
+    (lambda a: a.assign(row=[a["row"].iloc[0], 9999, a["row"].iloc[2]]), "do not exist: '9999'"),
+    (lambda a: a.assign(label=["class_0", "", "class_1"]), "blank label"),
+    (lambda a: a.assign(row=[a["row"].iloc[0], 0, a["row"].iloc[2]]), "not in the current queue"),
+    (lambda a: pd.concat([a, a.iloc[:1]]), "answered twice in this file"),
+    (lambda a: a.drop(columns=["label"]), "columns row and label"),
+])
+def test_a_file_with_a_bad_line_is_refused_whole(project, truth, edit, message):
+    before = stored_bytes(project)
+    bad = edit(answers(project, truth))
+    with pytest.raises(ValueError, match=message):
+        project.import_answers(bad, annotator="ana")
+    assert stored_bytes(project) == before
+
+
+def test_an_annotator_cannot_answer_a_row_twice(project, truth):
+    project.import_answers(answers(project, truth, n=2), annotator="ana")
+    before = stored_bytes(project)
+    with pytest.raises(ValueError, match="labeled already"):
+        project.import_answers(answers(project, truth, n=3), annotator="ana")
+    assert stored_bytes(project) == before
+    project.import_answers(answers(project, truth, n=3), annotator="bob")  # a second opinion
+
+
+def test_answers_need_an_annotator(project, truth):
+    with pytest.raises(ValueError, match="Say who answered"):
+        project.import_answers(answers(project, truth))
+    with pytest.raises(ValueError, match="name their annotators already"):
+        project.import_answers(answers(project, truth, annotator="x"), annotator="y")
+
+
+def test_answers_from_a_csv_file(project, truth, tmp_path):
+    answers(project, truth, annotator="ana").to_csv(tmp_path / "a.csv", index=False)
+    assert len(project.import_answers(tmp_path / "a.csv")) == 3
+
+
+def test_undo_withdraws_only_the_latest_answer_of_that_annotator(project, truth):
+    project.import_answers(answers(project, truth, n=2), annotator="ana")
+    project.import_answers(answers(project, truth, n=1), annotator="bob")
+    removed = project.undo("ana")
+    assert removed["annotator"] == "ana" and removed["row"] == str(project.queue()["row"][1])
+    assert project.undo("nobody") is None
+    assert len(project.annotations) == 12 + 2
+
+
+def test_the_next_round_trains_on_the_answers(project, truth):
+    project.import_answers(answers(project, truth, n=6), annotator="ana")
+    queue = project.next(batch=4, progress=False)
+    assert project.round == 1 and len(queue) == 4
+    assert not set(queue["row"]) & set(project.annotations["row"])
+    history = pd.read_csv(project.path / "history.csv")
+    assert history["n_labeled"].tolist() == [12, 18]
+    answered = project.annotations["row"].iloc[-1]  # in the last round's queue
+    with pytest.raises(ValueError, match="not in the current queue"):
+        project.import_answers(pd.DataFrame({"row": [answered], "label": [truth[answered]]}),
+                               annotator="bob")
+    assert len(list((project.path / "models").iterdir())) == 1  # only the current model
+
+
+def test_export_and_status(project, truth, tmp_path):
+    project.import_answers(answers(project, truth), annotator="ana")
+    table = project.export(tmp_path / "labeled.parquet")
+    assert len(table) == 15 and table["label"].notna().all()
+    assert pd.read_parquet(tmp_path / "labeled.parquet").shape == table.shape
+    status = project.status()
+    assert status["labeled"] == 15 and sum(status["per_class"].values()) == 15
+
+
+WRITER = """
+import sys
+from autoal.project import Project
+project = Project(sys.argv[1])
+queue = project.queue()
+for row in queue["row"]:
+    project.record(row, "class_0", sys.argv[2])
+"""
+
+
+def test_two_concurrent_writers_keep_every_answer(project):
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(project.path), name])
+               for name in ("ana", "bob", "cy")]
+    assert [w.wait(timeout=300) for w in writers] == [0, 0, 0]
+    mine = project.annotations[project.annotations["annotator"] != GIVEN]
+    assert len(mine) == 3 * 6
+    assert mine.groupby("annotator")["row"].nunique().tolist() == [6, 6, 6]
+
+
+def test_label_studio_round_trip(project, truth):
+    queue = project.queue()
+    tasks = to_tasks(queue, project.show_kind())
+    assert tasks[0]["data"]["autoal_row"] == str(queue["row"][0])
+    assert tasks[0]["predictions"][0]["result"][0]["value"]["choices"] == [queue["guess"][0]]
+    assert '<Choice value="class_2"/>' in label_config(project.classes, "values")
+    # What Label Studio's JSON export holds once people have answered.
+    for task, row in zip(tasks, queue["row"]):
+        task["annotations"] = [{"completed_by": {"email": "ana@example.org"}, "was_cancelled": False,
+                                "result": [{"type": "choices", "from_name": "label",
+                                            "to_name": "item",
+                                            "value": {"choices": [truth[row]]}}]}]
+    tasks[1]["annotations"].append({"completed_by": 7, "was_cancelled": True, "result": []})
+    got = read_answers(json.loads(json.dumps(tasks)))
+    assert len(got) == 6 and set(got["annotator"]) == {"labelstudio:ana@example.org"}
+    project.import_answers(got)
+    assert len(project.annotations) == 18
+
+
+def test_a_foreign_json_is_refused():
+    with pytest.raises(ValueError, match="autoal_row"):
+        read_answers([{"id": 1, "data": {"image": "x.png"}, "annotations": []}])
+
+
+def test_init_errors(tmp_path):
+    df, _ = pool_frame()
+    with pytest.raises(ValueError, match="label column 'kind'"):
+        Project.init(df, tmp_path / "a", label="kind")
+    one = df.assign(label=[None] * len(df))
+    one.loc[0, "label"] = "class_0"
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        Project.init(one, tmp_path / "b")
+    Project.init(df, tmp_path / "c")
+    with pytest.raises(FileExistsError, match="already a run directory"):
+        Project.init(df, tmp_path / "c")
+    with pytest.raises(FileNotFoundError, match="not an autoal run directory"):
+        Project(tmp_path / "nothing")
