@@ -14,6 +14,12 @@ The protocol is small, so a test backend can be a few lines::
         oof_proba: pd.DataFrame | None
         # optional: the AutoGluon predictor behind the model
         predictor: object
+        # optional, for strategies that need them (autoal.strategies.strategy_inputs):
+        # one DataFrame per committee member / per stochastic sample, and row features
+        def committee_proba(self, data: pd.DataFrame) -> list[pd.DataFrame]: ...
+        def committee_oof_proba(self) -> list[pd.DataFrame]: ...  # training rows
+        def sample_proba(self, data: pd.DataFrame) -> list[pd.DataFrame]: ...
+        def embed(self, data: pd.DataFrame) -> np.ndarray: ...  # shape (n, d)
 
 ``predict_proba`` returns one column per class the model knows, named by the
 class (AutoGluon's contract); the loop re-indexes columns to its own class list,
@@ -30,6 +36,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -134,20 +141,137 @@ class _Workspace:
         return folder
 
 
+#: Rows a learner's :class:`FeatureEncoder` is fitted on (a seeded sample of a bigger pool).
+ENCODER_ROWS = 10_000
+
+
+class FeatureEncoder:
+    """Rows as numbers, for the strategies that measure distances between rows.
+
+    Numeric (and boolean) columns are centred and scaled to unit variance, with missing
+    values at the centre; the columns of one block in ``groups`` (an embedding) share one
+    scale, so the block keeps its geometry. Every other column becomes 0/1 indicators of
+    its ``max_categories`` most frequent values among those seen at least twice, so free
+    text and file paths, whose values are all distinct, drop out. No labels are used.
+    """
+
+    def __init__(self, max_categories: int = 20):
+        self.max_categories = max_categories
+
+    def fit(self, frame: pd.DataFrame, groups=None) -> "FeatureEncoder":
+        """Learn centres, scales and categories from ``frame``; ``groups`` maps a column
+        to the name of the block it shares a scale with."""
+        groups = groups or {}
+        self.numeric_ = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+        values = frame[self.numeric_].to_numpy(dtype=float, na_value=np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns
+            center = np.nanmean(values, axis=0) if len(values) else np.zeros(values.shape[1])
+            variance = np.nanvar(values, axis=0) if len(values) else np.ones(values.shape[1])
+            for block in set(groups.values()):
+                members = [i for i, c in enumerate(self.numeric_) if groups.get(c) == block]
+                if members:
+                    variance[members] = np.nanmean(variance[members])
+        scale = np.sqrt(variance)
+        self.center_ = np.nan_to_num(center, nan=0.0)
+        self.scale_ = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+        self.categories_ = {}
+        for column in (c for c in frame.columns if c not in set(self.numeric_)):
+            counts = frame[column].value_counts(dropna=True)
+            counts = counts[counts >= 2].iloc[: self.max_categories]
+            if len(counts):
+                self.categories_[column] = counts.index.to_numpy(dtype=object)
+        return self
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """Float32 array of shape ``(len(frame), d)``."""
+        numeric = frame[self.numeric_].to_numpy(dtype=float, na_value=np.nan)
+        numeric = (numeric - self.center_) / self.scale_
+        blocks = [np.nan_to_num(numeric, nan=0.0)]
+        for column, categories in self.categories_.items():
+            values = frame[column].to_numpy(dtype=object)
+            blocks.append((values[:, None] == categories[None, :]).astype(float))
+        return np.hstack(blocks).astype(np.float32)
+
+
 class TabularModel:
-    """A fitted TabularPredictor; ``transform`` maps raw rows to its features."""
+    """A fitted TabularPredictor; ``transform`` maps raw rows to its features.
+
+    Besides ``predict_proba``, it gives what committee, sampling and feature-based
+    strategies need (see :func:`autoal.strategies.strategy_inputs`): ``committee_proba``
+    and ``committee_oof_proba`` (the base models AutoGluon trained, without the weighted
+    ensemble), ``sample_proba`` (every bagged fold model) and ``embed`` (``encoder``'s
+    numbers for the learner's features).
+    """
 
     owns_path = True
 
-    def __init__(self, predictor, oof_proba, transform=None):
+    def __init__(self, predictor, oof_proba, transform=None, encoder=None):
         self.predictor = predictor
         self.oof_proba = oof_proba
         self.path = predictor.path
         self._transform = transform
+        self._encoder = encoder
+
+    def _features(self, data: pd.DataFrame) -> pd.DataFrame:
+        return self._transform(data) if self._transform else data
 
     def predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
-        features = self._transform(data) if self._transform else data
-        return self.predictor.predict_proba(features, as_multiclass=True).set_axis(data.index)
+        return self.predictor.predict_proba(self._features(data),
+                                            as_multiclass=True).set_axis(data.index)
+
+    def _base_models(self) -> list:
+        """The models fitted on the features (stack level 1): not the weighted ensemble."""
+        return self.predictor.model_names(level=1, can_infer=True)
+
+    def committee_proba(self, data: pd.DataFrame) -> list:
+        """Each base model's probabilities for ``data``: one DataFrame per model (a bagged
+        model averages its folds, as ``predictor.predict_proba(df, model=name)``)."""
+        names = self._base_models()
+        probas = self.predictor.predict_proba_multi(self._features(data), models=names,
+                                                    as_multiclass=True)
+        return [probas[name].set_axis(data.index) for name in names]
+
+    def committee_oof_proba(self) -> list:
+        """Each base model's out-of-fold probabilities for the training rows, indexed like
+        ``oof_proba``."""
+        index = self.oof_proba.index if self.oof_proba is not None else None
+        out = []
+        for name in self._base_models():
+            oof = self.predictor.predict_proba_oof(model=name, as_multiclass=True)
+            if index is not None:
+                oof = oof.set_axis(index) if len(oof) == len(index) else oof.reindex(index)
+            out.append(oof)
+        return out
+
+    def sample_proba(self, data: pd.DataFrame) -> list:
+        """Every bagged fold model's probabilities for ``data``: one DataFrame per fold
+        model of each base model (AutoGluon fits a single one for random forests and
+        extra trees, whose bag uses out-of-bag predictions; one for an unbagged model)."""
+        features = self.predictor.transform_features(self._features(data))
+        # AutoGluon has no public per-fold prediction (autogluon/autogluon#4180): the
+        # bagged model's own predict_proba_children, then the predictor's conversion of
+        # its internal probabilities to class columns.
+        trainer, learner = self.predictor._trainer, self.predictor._learner
+        out = []
+        for name in self._base_models():
+            model = trainer.load_model(name)
+            children = (model.predict_proba_children(features)
+                        if hasattr(model, "predict_proba_children")
+                        else [model.predict_proba(features)])
+            out += [learner._post_process_predict_proba(proba, as_pandas=True, index=data.index,
+                                                        as_multiclass=True)
+                    for proba in children]
+        return out
+
+    def embed(self, data: pd.DataFrame) -> np.ndarray:
+        """The learner's features of ``data`` as numbers (:class:`FeatureEncoder`):
+        float32 ``(len(data), d)``; for the embedding learner, its (projected)
+        embeddings with any tabular columns."""
+        if self._encoder is None:
+            raise ValueError("This TabularModel was made without an 'encoder', so it cannot "
+                             "embed rows. Fit it with TabularLearner or EmbeddingLearner.")
+        return self._encoder.transform(self._features(data))
 
 
 class TabularLearner:
@@ -180,10 +304,21 @@ class TabularLearner:
         self._workspace = _Workspace(path)
 
     def prepare(self, data: pd.DataFrame, column_types=None) -> None:
-        """Nothing to precompute for raw tabular features."""
+        """Fit the :class:`FeatureEncoder` behind ``model.embed`` on the rows (a sample of
+        :data:`ENCODER_ROWS`); without this call each fit fits one on its training rows."""
+        self.encoder_ = self._fit_encoder(data)
 
     def _features(self, data: pd.DataFrame) -> pd.DataFrame:
         return data
+
+    def _feature_groups(self, frame: pd.DataFrame) -> dict:
+        return {}
+
+    def _fit_encoder(self, data: pd.DataFrame) -> FeatureEncoder:
+        if len(data) > ENCODER_ROWS:
+            data = data.sample(ENCODER_ROWS, random_state=self.seed)
+        frame = self._features(data)
+        return FeatureEncoder().fit(frame, groups=self._feature_groups(frame))
 
     def fit(self, data: pd.DataFrame, label: str) -> TabularModel:
         from autogluon.tabular import TabularPredictor
@@ -205,7 +340,10 @@ class TabularLearner:
         predictor.fit(train, **kwargs)
         oof = predictor.predict_proba_oof(train_data=train, as_multiclass=True)
         oof = oof.set_axis(data.index) if len(oof) == len(data) else oof.reindex(data.index)
-        return TabularModel(predictor, oof, self._features)
+        encoder = getattr(self, "encoder_", None)
+        if encoder is None:
+            encoder = self._fit_encoder(data.drop(columns=[label]))
+        return TabularModel(predictor, oof, self._features, encoder=encoder)
 
 
 class EmbeddingLearner(TabularLearner):
@@ -263,7 +401,8 @@ class EmbeddingLearner(TabularLearner):
         return [c for c in data.columns if types.get(c) in (IMAGE, TEXT)]
 
     def prepare(self, data: pd.DataFrame, column_types=None) -> None:
-        """Embed every row's image and text columns; fit the optional projections."""
+        """Embed every row's image and text columns; fit the optional projections and
+        the :class:`FeatureEncoder` behind ``model.embed``."""
         self.column_types_ = dict(self.column_types or column_types or {})
         for column in self._embedded_columns(data):
             vectors = self._embedder(self.column_types_[column])(data[column])
@@ -271,6 +410,13 @@ class EmbeddingLearner(TabularLearner):
                 from sklearn.decomposition import PCA
 
                 self._projections[column] = PCA(self.dims, random_state=self.seed).fit(vectors)
+        self.encoder_ = self._fit_encoder(data)
+
+    def _feature_groups(self, frame: pd.DataFrame) -> dict:
+        """Each embedded column's dimensions share one scale in the encoder."""
+        embedded = {c for c, t in self._types().items() if t in (IMAGE, TEXT)}
+        return {name: name.rsplit("__", 1)[0] for name in frame.columns
+                if "__" in str(name) and name.rsplit("__", 1)[0] in embedded}
 
     def _features(self, data: pd.DataFrame) -> pd.DataFrame:
         embedded = self._embedded_columns(data)

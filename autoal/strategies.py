@@ -14,6 +14,25 @@ Which one to use:
 - ``random``: the baseline every strategy should beat (new rows only);
   ``good_random``: random among the rows with the fewest annotations, so it also
   asks for second opinions once the pool is used up.
+- ``vote_entropy``, ``variation_ratio``, ``kl_divergence``: query by committee, the
+  committee being the models AutoGluon trained this round; rows they disagree on
+  (votes split, few with the majority, distributions far from the consensus).
+- ``activelab_ensemble``: ActiveLab over that committee; like ``activelab`` it also
+  asks for second opinions.
+- ``bald``: rows whose label the bagged fold models are each sure of but disagree on
+  (mutual information), rather than rows that are merely ambiguous.
+- ``information_density``: uncertain rows in dense parts of the pool, not outliers.
+- ``coreset``: rows far from everything labeled (greedy k-center); ignores the model.
+- ``cluster``: the most uncertain row of each of ``batch`` k-means clusters.
+- ``expected_model_change``: rows whose label would move a softmax layer on the row
+  features most (expected gradient length).
+- ``margin_diverse``: ``margin``, one row per cluster of near-duplicates; wrap any
+  strategy the same way with :func:`diverse`.
+
+Strategies that need more than probabilities say so in a ``needs`` attribute
+(``"committee"``, ``"committee_labeled"``, ``"samples"``, ``"features"``,
+``"batch"``); the loop computes those inputs with :func:`strategy_inputs` and passes
+them as keyword arguments. They work with the tabular and embedding learners.
 
 Signature::
 
@@ -23,7 +42,7 @@ Signature::
 matrix of the labeled pool, shape ``(m, A)`` with integer class codes as floats
 and NaN where annotator ``a`` gave no label; ``pred_probs`` are out-of-sample
 probabilities for the labeled pool, shape ``(m, K)``; ``rng`` is a
-``numpy.random.Generator`` (used only by strategies that need randomness).
+``numpy.random.Generator`` (used by strategies that need randomness or break ties).
 The result's ``unlabeled`` has shape ``(n,)``; ``labeled`` has shape ``(m,)``,
 or is ``None`` for strategies that only rank new examples.
 """
@@ -33,10 +52,19 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import warnings
 from typing import Callable, NamedTuple
 
 import numpy as np
-from cleanlab.multiannotator import get_active_learning_scores
+import pandas as pd
+from cleanlab.multiannotator import (
+    get_active_learning_scores,
+    get_active_learning_scores_ensemble,
+)
+
+from ._checks import check_int
+from .learners import align_proba
+from .select import lowest
 
 logger = logging.getLogger(__name__)
 
@@ -144,18 +172,686 @@ def good_random(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None)
     return Scores(unlabeled, counts + rng.random(len(counts)))
 
 
+def activelab_margin(pred_probs_unlabeled, *, labels=None, pred_probs=None,
+                     rng=None) -> Scores:
+    """ActiveLab's split between second opinions and new rows; new rows ranked by margin.
+
+    Both pools are scored by :func:`activelab`, so how many of a batch's lowest scores
+    fall in the labeled pool (relabel requests) is ActiveLab's. The unlabeled pool's
+    ActiveLab values are then handed out again in :func:`margin` order: the row with
+    the smallest top-1 minus top-2 gap gets the lowest value, and so on (ties in
+    margin go to the lower ActiveLab score; rows tied on both share the mean of their
+    values). The scale against the labeled pool is unchanged, but among new rows it
+    prefers those the model hesitates between two classes on, where ActiveLab with one
+    annotator ranks like least confidence, a weak choice with many classes.
+    References: Goh & Mueller (2023), ActiveLab; Scheffer et al. (2001), margin.
+    """
+    scores = activelab(pred_probs_unlabeled, labels=labels, pred_probs=pred_probs, rng=rng)
+    ranked = _rank_match(margin(pred_probs_unlabeled).unlabeled, scores.unlabeled)
+    return Scores(ranked, scores.labeled)
+
+
+def _rank_match(order_by, values) -> np.ndarray:
+    """``values`` handed out again so that their order follows ``order_by``.
+
+    The row with the smallest ``order_by`` gets the smallest value; ties in
+    ``order_by`` are broken by ``values`` themselves, and rows tied on both share the
+    mean of the values they would get, so the result does not depend on row order.
+    """
+    order_by = np.asarray(order_by, dtype=float)
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    if n == 0:
+        return values.copy()
+    order = np.lexsort((values, order_by))
+    first, second = order_by[order], values[order]
+    starts = np.flatnonzero(np.r_[True, (first[1:] != first[:-1]) | (second[1:] != second[:-1])])
+    sizes = np.diff(np.r_[starts, n])
+    shared = np.add.reduceat(np.sort(values), starts) / sizes
+    result = np.empty(n)
+    result[order] = np.repeat(shared, sizes)
+    return result
+
+
+# Committee strategies: the members are the models AutoGluon trained this round
+# (``committee``, shape ``(M, n, K)``; see :func:`strategy_inputs`).
+
+
+def _stack(strategy, name, values, n, k, what) -> np.ndarray:
+    """``values`` checked to be an ``(M, n, K)`` array with ``M >= 1``."""
+    if values is None:
+        raise ValueError(f"The {strategy!r} strategy needs {name!r}: {what}, an array of shape "
+                         f"(M, {n}, {k}). Got None (see autoal.strategies.strategy_inputs).")
+    values = np.asarray(values)
+    if values.ndim != 3 or values.shape[1:] != (n, k) or len(values) == 0:
+        raise ValueError(f"The {name!r} argument of the {strategy!r} strategy must have shape "
+                         f"(M, {n}, {k}) with M >= 1. Got shape {values.shape}.")
+    return values
+
+
+def _shape(pred_probs_unlabeled) -> tuple[int, int]:
+    probs = np.asarray(pred_probs_unlabeled)
+    return len(probs), (probs.shape[1] if probs.ndim == 2 else 0)
+
+
+def _by_rows(n, score_rows) -> np.ndarray:
+    """``score_rows(slice)`` over row chunks of ``_CHUNK``, concatenated (bounds temporaries)."""
+    if n == 0:
+        return np.empty(0)
+    return np.concatenate([score_rows(slice(s, s + _CHUNK)) for s in range(0, n, _CHUNK)])
+
+
+def _entropy(probs, axis=-1) -> np.ndarray:
+    """Shannon entropy in nats, with ``0 log 0 = 0``."""
+    probs = np.asarray(probs, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.sum(np.where(probs > 0, probs * np.log(probs), 0.0), axis=axis)
+
+
+def _votes(committee, rows) -> np.ndarray:
+    """Votes per class, shape ``(rows, K)``: each member votes for its top class."""
+    chunk = committee[:, rows]
+    top = chunk.argmax(axis=2)
+    return (top[:, :, None] == np.arange(chunk.shape[2])).sum(axis=0)
+
+
+_COMMITTEE = "each committee member's probabilities for the unlabeled rows"
+
+
+def vote_entropy(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None,
+                 committee=None, **extra) -> Scores:
+    """Vote entropy (Dagan & Engelson, 1995; Settles, 2009, sec. 3.2): how evenly the
+    committee's votes split, as ``1 - VE / log(min(M, K))`` in [0, 1].
+
+    Each of the ``M`` members of ``committee`` (shape ``(M, n, K)``: the models AutoGluon
+    trained this round) votes for its top class; ``VE = -sum_k (V_k / M) log(V_k / M)``
+    with ``V_k`` the votes for class ``k``. Prefers rows the models disagree on.
+    """
+    n, k = _shape(pred_probs_unlabeled)
+    if n == 0:
+        return Scores(np.empty(0))
+    committee = _stack("vote_entropy", "committee", committee, n, k, _COMMITTEE)
+    top = np.log(min(len(committee), k))
+    if top <= 0:
+        return Scores(np.ones(n))
+    return Scores(_by_rows(n, lambda rows: 1.0 - _entropy(
+        _votes(committee, rows) / len(committee)) / top))
+
+
+vote_entropy.needs = ("committee",)
+
+
+def variation_ratio(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None,
+                    committee=None, **extra) -> Scores:
+    """Variation ratio (Freeman, 1965; as a committee measure, Beluch et al., 2018): the
+    share of the ``M`` committee members voting for the most voted class, in [1/M, 1].
+
+    Prefers rows where the fewest models agree with the majority. ``committee`` has shape
+    ``(M, n, K)``: the models AutoGluon trained this round.
+    """
+    n, k = _shape(pred_probs_unlabeled)
+    if n == 0:
+        return Scores(np.empty(0))
+    committee = _stack("variation_ratio", "committee", committee, n, k, _COMMITTEE)
+    return Scores(_by_rows(n, lambda rows: _votes(committee, rows).max(axis=1) / len(committee)))
+
+
+variation_ratio.needs = ("committee",)
+
+
+def kl_divergence(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None,
+                  committee=None, **extra) -> Scores:
+    """Mean Kullback-Leibler divergence to the consensus (McCallum & Nigam, 1998), as
+    ``1 - D / log M`` in [0, 1].
+
+    ``D = (1/M) sum_m KL(P_m || P_mean)``, where ``P_m`` are the rows of member ``m`` of
+    ``committee`` (shape ``(M, n, K)``: the models AutoGluon trained this round) and
+    ``P_mean`` their average; ``D <= log M`` always. Prefers rows where the members'
+    whole distributions (not only their votes) depart from the consensus.
+    """
+    n, k = _shape(pred_probs_unlabeled)
+    if n == 0:
+        return Scores(np.empty(0))
+    committee = _stack("kl_divergence", "committee", committee, n, k, _COMMITTEE)
+    if len(committee) < 2:
+        return Scores(np.ones(n))
+
+    def rows_score(rows):
+        members = np.asarray(committee[:, rows], dtype=float)
+        consensus = members.mean(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(members > 0, members * np.log(members / consensus), 0.0)
+        divergence = np.clip(terms.sum(axis=2).mean(axis=0), 0.0, None)
+        return 1.0 - np.minimum(divergence / np.log(len(members)), 1.0)
+
+    return Scores(_by_rows(n, rows_score))
+
+
+kl_divergence.needs = ("committee",)
+
+
+def bald(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None, samples=None,
+         **extra) -> Scores:
+    """BALD (Houlsby et al., 2011; Gal, Islam & Ghahramani, 2017): the mutual information
+    between a row's label and the model, as ``1 - I / log(min(S, K))`` in [0, 1].
+
+    ``I = H(mean_s P_s) - mean_s H(P_s)`` over ``samples`` (shape ``(S, n, K)``), which
+    stand in for draws from the posterior: on AutoGluon, every bagged fold model of every
+    model trained this round (a bootstrap-like ensemble, as in Beluch et al., 2018, not a
+    Bayesian posterior). Prefers rows the samples are each confident about but disagree
+    on, over rows that are merely ambiguous.
+    """
+    n, k = _shape(pred_probs_unlabeled)
+    if n == 0:
+        return Scores(np.empty(0))
+    samples = _stack("bald", "samples", samples, n, k,
+                     "several stochastic (e.g. bagged) models' probabilities for the unlabeled rows")
+    top = np.log(min(len(samples), k))
+    if top <= 0:
+        return Scores(np.ones(n))
+
+    def rows_score(rows):
+        chunk = np.asarray(samples[:, rows], dtype=float)
+        information = _entropy(chunk.mean(axis=0)) - _entropy(chunk).mean(axis=0)
+        return 1.0 - np.clip(information / top, 0.0, 1.0)
+
+    return Scores(_by_rows(n, rows_score))
+
+
+bald.needs = ("samples",)
+
+
+def activelab_ensemble(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None,
+                       committee=None, committee_labeled=None, **extra) -> Scores:
+    """ActiveLab over a committee (Goh & Mueller, 2023):
+    ``cleanlab.multiannotator.get_active_learning_scores_ensemble``.
+
+    Like :func:`activelab`, scores the unlabeled pool and the labeled pool on one scale in
+    [0, 1], so it can ask for a second opinion; each member of ``committee`` (shape
+    ``(M, n, K)``) and of ``committee_labeled`` (out-of-sample, shape ``(M, m, K)``, same
+    members) is weighted by how well it agrees with the annotators. Prefers what
+    ``activelab`` prefers, with the models' disagreement counted in. The inputs are left
+    as they are (cleanlab rescales its arrays in place; it gets copies). Where the
+    members' votes and mean probabilities tie exactly, the consensus is the later class
+    (cleanlab would draw it from NumPy's global generator).
+    """
+    n, k = _shape(pred_probs_unlabeled)
+    has_labels = labels is not None and len(labels) > 0
+    unlabeled = (_stack("activelab_ensemble", "committee", committee, n, k, _COMMITTEE)
+                 if n else None)
+    labeled = (_stack("activelab_ensemble", "committee_labeled", committee_labeled,
+                      len(labels), k, "each committee member's out-of-sample probabilities "
+                      "for the labeled rows") if has_labels else None)
+    if unlabeled is not None and labeled is not None and len(unlabeled) != len(labeled):
+        raise ValueError(f"The 'committee' and 'committee_labeled' arguments of the "
+                         f"'activelab_ensemble' strategy must have the same members. Got "
+                         f"{len(unlabeled)} and {len(labeled)}.")
+    if unlabeled is None and labeled is None:
+        return Scores(np.empty(0), None if labels is None else np.empty(0))
+    with contextlib.redirect_stdout(io.StringIO()) as printed:  # cleanlab prints notices
+        scores = _activelab_ensemble(n, labels if has_labels else None, labeled, unlabeled)
+    if printed.getvalue().strip():
+        logger.debug("cleanlab: %s", printed.getvalue().strip())
+    return scores if labels is not None else Scores(scores.unlabeled)
+
+
+activelab_ensemble.needs = ("committee", "committee_labeled")
+
+
+_TIE_NUDGE = 1e-9
+
+
+def _activelab_ensemble(n, labels, labeled, unlabeled) -> Scores:
+    def copy(values):
+        """A float64 copy (cleanlab rescales the arrays it is given in place), nudged by
+        ``_TIE_NUDGE * k`` for class ``k``: cleanlab breaks ties in the consensus that its
+        other rules leave with NumPy's global generator (and fails when every row ties),
+        so exact ties go to the later class instead."""
+        if values is None:
+            return None
+        values = np.array(values, dtype=float, copy=True)
+        values += _TIE_NUDGE * np.arange(values.shape[-1])
+        return values / values.sum(axis=-1, keepdims=True)
+
+    labels = None if labels is None else np.asarray(labels, dtype=float)
+    if unlabeled is None:
+        scores_l, _ = get_active_learning_scores_ensemble(labels, copy(labeled))
+        return Scores(np.empty(0), scores_l)
+    parts = [get_active_learning_scores_ensemble(labels, copy(labeled),
+                                                 copy(unlabeled[:, start : start + _CHUNK]))
+             for start in range(0, n, _CHUNK)]
+    scores_l = parts[0][0] if labels is not None else np.empty(0)
+    return Scores(np.concatenate([u for _, u in parts]), scores_l)
+
+
+# Strategies over the rows' features (``features_unlabeled``, shape ``(n, d)``, and
+# ``features_labeled``, shape ``(m, d)``: numbers the learner makes of each row).
+
+
+def _features(strategy, features, n, name="features_unlabeled") -> np.ndarray:
+    """``features`` checked to be a finite ``(n, d)`` array, as float."""
+    if features is None:
+        raise ValueError(f"The {strategy!r} strategy needs {name!r}: an array of shape "
+                         f"({n}, d) of the rows' features. Got None (see "
+                         f"autoal.strategies.strategy_inputs).")
+    features = np.asarray(features, dtype=float)
+    if features.ndim != 2 or len(features) != n:
+        raise ValueError(f"The {name!r} argument of the {strategy!r} strategy must have shape "
+                         f"({n}, d). Got shape {features.shape}.")
+    if not np.isfinite(features).all():
+        raise ValueError(f"The {name!r} argument of the {strategy!r} strategy must be finite. "
+                         f"Got {int((~np.isfinite(features)).sum())} NaN or infinite values.")
+    return features
+
+
+def _sq_distances(a, b) -> np.ndarray:
+    """Squared Euclidean distances between the rows of ``a`` and ``b``, shape ``(len(a), len(b))``."""
+    d = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2.0 * a @ b.T
+    return np.maximum(d, 0.0)
+
+
+_BLOCK = 2048  # rows per block of a distance matrix
+
+
+def _min_sq_distance(a, b) -> np.ndarray:
+    """For each row of ``a``, the squared distance to the nearest row of ``b`` (inf if none)."""
+    out = np.full(len(a), np.inf)
+    if len(b) == 0:
+        return out
+    for i in range(0, len(a), _BLOCK):
+        for j in range(0, len(b), _BLOCK):
+            block = _sq_distances(a[i : i + _BLOCK], b[j : j + _BLOCK]).min(axis=1)
+            out[i : i + _BLOCK] = np.minimum(out[i : i + _BLOCK], block)
+    return out
+
+
+def _uncertainty(probs) -> np.ndarray:
+    """Normalised entropy ``H(p) / log K`` in [0, 1] (1 = no idea)."""
+    probs = np.asarray(probs, dtype=float)
+    if probs.ndim != 2 or probs.shape[1] < 2:
+        return np.zeros(len(probs))
+    return np.clip(_entropy(probs) / np.log(probs.shape[1]), 0.0, 1.0)
+
+
+def _argbest(values, tiebreak) -> int:
+    """Position of the largest value; ties go to the largest ``tiebreak`` draw."""
+    tied = np.flatnonzero(values == values.max())
+    return int(tied[np.argmax(tiebreak[tied])])
+
+
+def _draws(rng, n) -> np.ndarray:
+    return rng.random(n) if rng is not None else np.zeros(n)
+
+
+#: Reference rows for :func:`information_density` on a big pool.
+DENSITY_SAMPLE = 2000
+
+
+def information_density(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None,
+                        features_unlabeled=None, beta: float = 1.0, **extra) -> Scores:
+    """Information density (Settles & Craven, 2008): uncertainty weighted by how typical
+    the row is of the pool, as ``1 - u(x) * s(x) ** beta`` in [0, 1].
+
+    ``u`` is the entropy of the row's probabilities over ``log K``; ``s`` is the row's mean
+    similarity to the pool, with a Gaussian kernel ``exp(-|x - x'|^2 / (2 sigma^2))`` on
+    ``features_unlabeled`` (``sigma``: the median distance between pool rows) instead of
+    the paper's cosine, which says little about density on centred features. On a pool of
+    more than :data:`DENSITY_SAMPLE` rows the mean is taken over that many rows drawn with
+    ``rng``. Prefers uncertain rows in dense regions over uncertain outliers.
+    """
+    n, _ = _shape(pred_probs_unlabeled)
+    if n == 0:
+        return Scores(np.empty(0))
+    x = _features("information_density", features_unlabeled, n)
+    reference = x
+    if n > DENSITY_SAMPLE:
+        reference = x[np.sort((rng or np.random.default_rng(0)).choice(
+            n, DENSITY_SAMPLE, replace=False))]
+    pairs = _sq_distances(reference, reference)
+    positive = pairs[pairs > 0]
+    sigma2 = float(np.median(positive)) if positive.size else 1.0
+    density = np.concatenate([
+        np.exp(-_sq_distances(x[i : i + _BLOCK], reference) / (2.0 * sigma2)).mean(axis=1)
+        for i in range(0, n, _BLOCK)])
+    return Scores(1.0 - _uncertainty(pred_probs_unlabeled) * density ** beta)
+
+
+information_density.needs = ("features",)
+
+
+def coreset(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None,
+            features_unlabeled=None, features_labeled=None, batch=None, **extra) -> Scores:
+    """Core-set by greedy k-center (Sener & Savarese, 2018): each pick is the unlabeled
+    row farthest from the labeled rows and the rows picked before it.
+
+    Ignores the probabilities. The ``b = min(batch, n)`` greedy picks score ``0.5 * j / b``
+    for the ``j``-th pick, in [0, 0.5); every other row scores in [0.5, 1], lower the farther
+    it stays from everything labeled or picked. Distances are Euclidean on
+    ``features_unlabeled`` (``(n, d)``) and ``features_labeled`` (``(m, d)``); ties (and
+    the first pick when nothing is labeled) go by ``rng``. Cost: ``O(n (m + batch) d)``.
+    Prefers rows that cover the parts of the pool nothing labeled is near.
+    """
+    n, _ = _shape(pred_probs_unlabeled)
+    batch = check_int("batch", batch, minimum=1, owner="the 'coreset' strategy")
+    if n == 0:
+        return Scores(np.empty(0))
+    x = _features("coreset", features_unlabeled, n)
+    labeled = (np.empty((0, x.shape[1])) if features_labeled is None or len(features_labeled) == 0
+               else _features("coreset", features_labeled, len(features_labeled),
+                              "features_labeled"))
+    if labeled.shape[1] != x.shape[1]:
+        raise ValueError(f"The 'features_labeled' argument of the 'coreset' strategy must have "
+                         f"{x.shape[1]} columns, as 'features_unlabeled'. Got {labeled.shape[1]}.")
+    distance = _min_sq_distance(x, labeled)
+    tiebreak = _draws(rng, n)
+    picked = np.zeros(n, dtype=bool)
+    order = []
+    for _ in range(min(batch, n)):
+        best = _argbest(np.where(picked, -np.inf, distance), tiebreak)
+        order.append(best)
+        picked[best] = True
+        distance = np.minimum(distance, _sq_distances(x, x[best : best + 1])[:, 0])
+    scores = np.empty(n)
+    scores[order] = 0.5 * np.arange(len(order)) / len(order)
+    rest = ~picked
+    if rest.any():
+        far = np.sqrt(distance[rest])
+        scores[rest] = 1.0 - 0.5 * (far / far.max() if far.max() > 0 else np.zeros(rest.sum()))
+    return Scores(scores)
+
+
+coreset.needs = ("features", "batch")
+
+
+def _kmeans(x, k, rng) -> np.ndarray:
+    """Cluster of each row of ``x`` by k-means (``k`` clusters, k-means++ seeded by ``rng``).
+
+    Rows are clustered in a canonical order (sorted by their features), so the clusters do
+    not depend on the row order.
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
+
+    k = min(k, len(x))
+    if k <= 1 or x.shape[1] == 0:
+        return np.zeros(len(x), dtype=int)
+    canonical = np.lexsort(x.T[::-1])
+    seed = int((rng or np.random.default_rng(0)).integers(2**31 - 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # fewer distinct rows than k
+        found = KMeans(n_clusters=k, n_init=1, random_state=seed).fit_predict(x[canonical])
+    clusters = np.empty(len(x), dtype=int)
+    clusters[canonical] = found
+    return clusters
+
+
+def _representatives_first(scores, clusters, rng) -> np.ndarray:
+    """Scores moved so the best row of each cluster comes first (order kept within groups).
+
+    ``scores`` (lower = sooner) are rescaled to [0, 1]; each cluster's best row (ties by
+    ``rng``) then scores in [0, 1/3] and every other row in [2/3, 1]. Rows in cluster -1
+    are in none: never moved up.
+    """
+    scores = np.asarray(scores, dtype=float)
+    low, high = scores.min(), scores.max()
+    scaled = (scores - low) / (high - low) if high > low else np.zeros(len(scores))
+    order = np.lexsort((_draws(rng, len(scores)), scores))
+    order = order[clusters[order] >= 0]
+    first = np.zeros(len(scores), dtype=bool)
+    _, where = np.unique(clusters[order], return_index=True)
+    first[order[where]] = True
+    return np.where(first, scaled / 3.0, 2.0 / 3.0 + scaled / 3.0)
+
+
+#: Rows k-means is fitted on in :func:`cluster`; the rest join their nearest centroid.
+CLUSTER_SAMPLE = 20_000
+
+
+def cluster(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None,
+            features_unlabeled=None, batch=None, **extra) -> Scores:
+    """Cluster-based sampling: k-means over the pool into ``batch`` clusters, the most
+    uncertain row (highest entropy) of each cluster first, in the spirit of Nguyen &
+    Smeulders (2004) and Zhdanov (2019).
+
+    The ``batch`` cluster representatives score in [0, 1/3], every other row in [2/3, 1];
+    within each group, lower = higher entropy. k-means (k-means++, seeded by ``rng``) runs
+    on ``features_unlabeled`` (``(n, d)``); on a pool of more than :data:`CLUSTER_SAMPLE`
+    rows it is fitted on that many rows drawn with ``rng`` and every row joins its nearest
+    centroid. Prefers uncertain rows that are unlike each other.
+    """
+    n, _ = _shape(pred_probs_unlabeled)
+    batch = check_int("batch", batch, minimum=1, owner="the 'cluster' strategy")
+    if n == 0:
+        return Scores(np.empty(0))
+    x = _features("cluster", features_unlabeled, n)
+    if n <= CLUSTER_SAMPLE:
+        clusters = _kmeans(x, batch, rng)
+    else:
+        fitted = np.sort((rng or np.random.default_rng(0)).choice(n, CLUSTER_SAMPLE, replace=False))
+        sample = x[fitted]
+        found = _kmeans(sample, batch, rng)
+        centroids = np.stack([sample[found == c].mean(axis=0) for c in np.unique(found)])
+        clusters = np.concatenate([_sq_distances(x[i : i + _BLOCK], centroids).argmin(axis=1)
+                                   for i in range(0, n, _BLOCK)])
+    return Scores(_representatives_first(1.0 - _uncertainty(pred_probs_unlabeled), clusters, rng))
+
+
+cluster.needs = ("features", "batch")
+
+
+def expected_model_change(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None,
+                          features_unlabeled=None, **extra) -> Scores:
+    """Expected gradient length (Settles, Craven & Ray, 2008) of a softmax (multinomial
+    logistic) layer on the row's features, as ``1 / (1 + EGL)`` in (0, 1].
+
+    What it approximates: the expected norm of the log-loss gradient with respect to the
+    weights ``W`` (``K x (d + 1)``) of a linear softmax classifier over
+    ``x~ = (features_unlabeled row, 1)``, if the row were labeled ``k`` with probability
+    ``p_k`` (the learner's probabilities): ``sum_k p_k ||(e_k - p) x~^T|| =
+    ||x~|| * sum_k p_k ||e_k - p||``. The gradient is evaluated at the learner's ``p``,
+    not at any fitted softmax weights (AutoGluon's trees have no gradient), so this
+    measures how much a label would move such a layer, not AutoGluon's models. Prefers
+    uncertain rows with large feature vectors.
+    """
+    n, _ = _shape(pred_probs_unlabeled)
+    if n == 0:
+        return Scores(np.empty(0))
+    x = _features("expected_model_change", features_unlabeled, n)
+    probs = np.asarray(pred_probs_unlabeled, dtype=float)
+    length = np.sqrt((x * x).sum(axis=1) + 1.0)
+    squared = np.sum(probs * probs, axis=1, keepdims=True)
+    # ||e_k - p||^2 = 1 - 2 p_k + ||p||^2
+    spread = np.sum(probs * np.sqrt(np.clip(1.0 - 2.0 * probs + squared, 0.0, None)), axis=1)
+    return Scores(1.0 / (1.0 + length * spread))
+
+
+expected_model_change.needs = ("features",)
+
+
+def diverse(strategy, beta: int = 10) -> Strategy:
+    """Batch diversity on top of any strategy (in the spirit of Zhdanov, 2019).
+
+    The returned strategy takes the ``beta * batch`` best rows by ``strategy``'s scores
+    (both pools, where it scores the labeled pool too), clusters them by k-means into
+    ``batch`` clusters over their features, and moves the best row of each cluster to the
+    front. Scores are transformed monotonically within two groups: the representatives
+    score in [0, 1/3], every other row in [2/3, 1], each group in ``strategy``'s order; so
+    the batch from :func:`autoal.select.select_batch` is one row per cluster where it can
+    be, and unpicked rows keep their relative order.
+
+    ``strategy`` is a name from :data:`STRATEGIES` or a function; the result is named
+    ``"<name>_diverse"`` and needs what ``strategy`` needs plus ``"features"`` and
+    ``"batch"``.
+    """
+    name, base = ((getattr(strategy, "__name__", "custom"), strategy) if callable(strategy)
+                  else get_strategy(strategy))
+    beta = check_int("beta", beta, minimum=1, owner="diverse")
+    base_needs = tuple(getattr(base, "needs", ()))
+    passed = [kw for need in base_needs for kw in NEEDS.get(need, ())]
+
+    def diversified(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None,
+                    features_unlabeled=None, features_labeled=None, batch=None, **extra):
+        given = dict(extra, features_unlabeled=features_unlabeled,
+                     features_labeled=features_labeled, batch=batch)
+        scores = base(pred_probs_unlabeled, labels=labels, pred_probs=pred_probs, rng=rng,
+                      **{kw: given[kw] for kw in passed if kw in given})
+        size = check_int("batch", batch, minimum=1, owner=f"the {diversified.__name__!r} strategy")
+        n_u = len(scores.unlabeled)
+        combined = np.asarray(scores.unlabeled, dtype=float)
+        blocks = [_features(diversified.__name__, features_unlabeled, n_u)] if n_u else []
+        if scores.labeled is not None and len(scores.labeled):
+            combined = np.concatenate([combined, np.asarray(scores.labeled, dtype=float)])
+            blocks.append(_features(diversified.__name__, features_labeled,
+                                    len(scores.labeled), "features_labeled"))
+        if len(combined) == 0:
+            return scores
+        if len({block.shape[1] for block in blocks}) > 1:
+            raise ValueError(f"The 'features_labeled' argument of the {diversified.__name__!r} "
+                             f"strategy must have as many columns as 'features_unlabeled'. Got "
+                             f"{blocks[1].shape[1]} and {blocks[0].shape[1]}.")
+        x = np.concatenate(blocks)
+        candidates = lowest(combined, beta * size, rng or np.random.default_rng(0))
+        clusters = np.full(len(combined), -1)
+        clusters[candidates] = _kmeans(x[candidates], size, rng)
+        moved = _representatives_first(combined, clusters, rng)
+        return Scores(moved[:n_u], moved[n_u:] if scores.labeled is not None else None)
+
+    diversified.__name__ = diversified.__qualname__ = f"{name}_diverse"
+    diversified.__doc__ = (
+        f"{name!r} with batch diversity (Zhdanov, 2019; see autoal.strategies.diverse, "
+        f"beta={beta}): prefers what {name!r} prefers, but one row per k-means cluster of "
+        f"its {beta} * batch best rows, so a batch holds no near-duplicates.")
+    diversified.needs = tuple(dict.fromkeys((*base_needs, "features", "batch")))
+    return diversified
+
+
+#: What a strategy may list in its ``needs`` attribute, and the keyword arguments each adds.
+NEEDS = {
+    "batch": ("batch",),
+    "committee": ("committee",),
+    "committee_labeled": ("committee_labeled",),
+    "samples": ("samples",),
+    "features": ("features_unlabeled", "features_labeled"),
+}
+
+
 def strategy_inputs(strategy, *, model, features, unlabeled, labeled, classes, batch,
                     chunk_size=100_000, ray_address=None) -> dict:
     """Extra keyword arguments a strategy asks for by its ``needs`` attribute.
 
-    A strategy with ``needs = ("batch",)`` gets ``batch=`` (the number of rows the
-    loop is about to pick); strategies without ``needs`` get nothing extra.
+    Only what the strategy needs is computed; strategies without ``needs`` get nothing.
+
+    - ``"batch"``: ``batch=``, the number of rows the loop is about to pick.
+    - ``"committee"``: ``committee=``, float32 ``(M, n, K)``: each committee member's
+      probabilities for the ``unlabeled`` rows, from ``model.committee_proba(df)`` (a list
+      of DataFrames with class columns, one per member).
+    - ``"committee_labeled"``: ``committee_labeled=``, float32 ``(M, m, K)``: the same
+      members' out-of-sample probabilities for the ``labeled`` rows, from
+      ``model.committee_oof_proba()`` (a list of DataFrames indexed by training row).
+    - ``"samples"``: ``samples=``, float32 ``(S, n, K)``: several stochastic or bagged
+      models' probabilities for the ``unlabeled`` rows, from ``model.sample_proba(df)``.
+    - ``"features"``: ``features_unlabeled=`` ``(n, d)`` and ``features_labeled=``
+      ``(m, d)``, float32 numbers for the rows, from ``model.embed(df)``.
+
+    The tabular and embedding learners' model (:class:`autoal.learners.TabularModel`)
+    has all four methods; a model without the one a strategy needs is an error naming
+    both. ``features`` is the pool's feature DataFrame; ``unlabeled`` and ``labeled`` are
+    labels of its index; probabilities are aligned to ``classes``
+    (:func:`autoal.learners.align_proba`). Models see ``chunk_size`` rows at a time, in
+    this process (``ray_address`` is not used here).
     """
-    needs = set(getattr(strategy, "needs", ()))
+    name = getattr(strategy, "__name__", "custom")
+    needs = tuple(getattr(strategy, "needs", ()))
+    unknown = [need for need in needs if need not in NEEDS]
+    if unknown:
+        raise ValueError(f"The 'needs' attribute of the {name!r} strategy must list only "
+                         f"{sorted(NEEDS)}. Got {unknown}.")
     extra = {}
     if "batch" in needs:
         extra["batch"] = batch
+    if "committee" in needs:
+        method = _model_method(model, "committee_proba", name, "committee")
+        extra["committee"] = _per_member(method, features, unlabeled, classes, chunk_size)
+        if 0 < len(extra["committee"]) < 2:
+            warnings.warn(f"The {name!r} strategy's committee has one member: the model "
+                          f"trained one model, so every row looks alike to it. Train more "
+                          f"models (the learner's hyperparameters) for a real committee.",
+                          UserWarning, stacklevel=2)
+    if "committee_labeled" in needs:
+        method = _model_method(model, "committee_oof_proba", name, "committee_labeled")
+        extra["committee_labeled"] = _labeled_members(method(), labeled, classes)
+    if "samples" in needs:
+        method = _model_method(model, "sample_proba", name, "samples")
+        extra["samples"] = _per_member(method, features, unlabeled, classes, chunk_size)
+    if "features" in needs:
+        method = _model_method(model, "embed", name, "features")
+        extra["features_unlabeled"] = _embedded(method, features, unlabeled, chunk_size)
+        extra["features_labeled"] = _embedded(method, features, labeled, chunk_size)
     return extra
+
+
+def _model_method(model, method, strategy, need):
+    found = getattr(model, method, None)
+    if not callable(found):
+        raise ValueError(
+            f"The {strategy!r} strategy needs {need!r}, which comes from the model's "
+            f"{method}() method, and {type(model).__name__} has none. Use a learner whose model "
+            f"has it (TabularLearner, EmbeddingLearner) or a strategy without {need!r} in its "
+            f"needs.")
+    return found
+
+
+def _positions(features, rows) -> np.ndarray:
+    positions = features.index.get_indexer(pd.Index(rows))
+    if (positions < 0).any():
+        raise ValueError("The rows given to strategy_inputs must be labels of the index of "
+                         "'features'.")
+    return positions
+
+
+def _per_member(method, features, rows, classes, chunk_size) -> np.ndarray:
+    """``method(df)`` (one DataFrame per member) over ``rows`` in chunks: ``(M, n, K)``."""
+    positions = _positions(features, rows)
+    out = np.empty((0, 0, len(classes)), dtype=np.float32)
+    for start in range(0, len(positions), chunk_size):
+        chunk = features.iloc[positions[start : start + chunk_size]]
+        members = list(method(chunk))
+        if start == 0:
+            out = np.empty((len(members), len(positions), len(classes)), dtype=np.float32)
+        if len(members) != len(out):
+            raise ValueError(f"{method.__name__}() must give the same members for every chunk. "
+                             f"Got {len(out)}, then {len(members)}.")
+        for member, proba in enumerate(members):
+            out[member, start : start + len(chunk)] = align_proba(proba, classes)
+    return out
+
+
+def _labeled_members(members, labeled, classes) -> np.ndarray:
+    """Members' out-of-sample probabilities re-indexed to ``labeled``: ``(M, m, K)``."""
+    out = np.empty((len(members), len(labeled), len(classes)), dtype=np.float32)
+    for member, proba in enumerate(members):
+        if isinstance(proba, pd.DataFrame):
+            proba = proba.reindex(pd.Index(labeled))  # rows it lacks become uniform
+        values = align_proba(proba, classes)
+        if len(values) != len(labeled):
+            raise ValueError(f"committee_oof_proba() must give one row per labeled row "
+                             f"({len(labeled)}). Got {len(values)}.")
+        out[member] = values
+    return out
+
+
+def _embedded(embed, features, rows, chunk_size) -> np.ndarray:
+    """``embed(df)`` over ``rows`` in chunks: ``(n, d)`` float32."""
+    positions = _positions(features, rows)
+    parts = []
+    for start in range(0, len(positions), chunk_size):
+        chunk = features.iloc[positions[start : start + chunk_size]]
+        part = np.asarray(embed(chunk), dtype=np.float32)
+        if part.ndim != 2 or len(part) != len(chunk):
+            raise ValueError(f"embed(df) must return an array of shape (len(df), d). Got shape "
+                             f"{part.shape} for {len(chunk)} rows.")
+        parts.append(part)
+    return np.concatenate(parts) if parts else np.empty((0, 0), dtype=np.float32)
 
 
 STRATEGIES: dict[str, Strategy] = {
@@ -165,6 +861,17 @@ STRATEGIES: dict[str, Strategy] = {
     "entropy": entropy,
     "random": random,
     "good_random": good_random,
+    "vote_entropy": vote_entropy,
+    "kl_divergence": kl_divergence,
+    "variation_ratio": variation_ratio,
+    "activelab_ensemble": activelab_ensemble,
+    "bald": bald,
+    "information_density": information_density,
+    "coreset": coreset,
+    "cluster": cluster,
+    "expected_model_change": expected_model_change,
+    "margin_diverse": diverse(margin),
+    "activelab_margin": activelab_margin,
 }
 
 

@@ -92,12 +92,36 @@ class CountingLearner:
         features = data.drop(columns=[label])
         model = LogisticRegression(max_iter=500).fit(features.to_numpy(), data[label].to_numpy())
 
+        def proba(fitted_model, df):
+            return pd.DataFrame(fitted_model.predict_proba(df[features.columns].to_numpy()),
+                                columns=fitted_model.classes_, index=df.index)
+
+        members = []
+
+        def committee():  # fitted on first use: more or less regularised fits
+            if not members:
+                members.extend(LogisticRegression(C=c, max_iter=500).fit(
+                    features.to_numpy(), data[label].to_numpy()) for c in (0.01, 1.0, 100.0))
+            return members
+
         class Model:
             oof_proba = None
 
             def predict_proba(self, df):
-                return pd.DataFrame(model.predict_proba(df[features.columns].to_numpy()),
-                                    columns=model.classes_, index=df.index)
+                return proba(model, df)
+
+            # What committee, sampling and feature strategies ask for.
+            def committee_proba(self, df):
+                return [proba(member, df) for member in committee()]
+
+            def committee_oof_proba(self):  # in-sample stands in for out-of-fold
+                return [proba(member, features) for member in committee()]
+
+            def sample_proba(self, df):
+                return self.committee_proba(df)
+
+            def embed(self, df):
+                return df[features.columns].to_numpy(dtype=float)
 
         fitted = Model()
         if self.oof:  # in-sample stands in for out-of-fold here: enough for the tests

@@ -8,5 +8,7 @@ def test_public_surface_is_pinned():
     ]
     for name in autoal.__all__:
         assert hasattr(autoal, name)
-    assert sorted(autoal.STRATEGIES) == ["activelab", "entropy", "good_random", "least_confidence", "margin",
-                                       "random"]
+    assert sorted(autoal.STRATEGIES) == [
+        "activelab", "activelab_ensemble", "activelab_margin", "bald", "cluster", "coreset", "entropy",
+        "expected_model_change", "good_random", "information_density", "kl_divergence", "least_confidence",
+        "margin", "margin_diverse", "random", "variation_ratio", "vote_entropy"]

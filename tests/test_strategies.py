@@ -1,10 +1,17 @@
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from autoal.strategies import STRATEGIES, Scores, entropy, get_strategy, least_confidence, margin
+import autoal
+from autoal.select import select_batch
+from autoal.strategies import (
+    NEEDS, STRATEGIES, Scores, activelab_ensemble, bald, coreset, diverse, entropy,
+    get_strategy, kl_divergence, least_confidence, margin, strategy_inputs, variation_ratio,
+    vote_entropy,
+)
 
 PROBS = np.array([
     [0.90, 0.05, 0.05],  # confident
@@ -16,9 +23,47 @@ LABELS = np.array([[0.0], [1.0], [2.0]])
 LABELED_PROBS = np.array([[0.8, 0.1, 0.1], [0.3, 0.4, 0.3], [0.7, 0.2, 0.1]])
 
 
-def run(name, probs=PROBS, seed=0):
+def committee_from(probs, members=8):
+    """A committee that agrees on confident rows and splits on unsure ones.
+
+    Member ``m`` is half the row's probabilities, half a one-hot vote for the class at
+    quantile ``(m + 1/2) / members`` of the row's distribution; it depends on the row
+    alone, so permuting rows permutes the committee.
+    """
+    probs = np.asarray(probs, dtype=float)
+    quantiles = (np.arange(members) + 0.5) / members
+    votes = (quantiles[:, None, None] >= np.cumsum(probs, axis=1)[None]).sum(axis=2)
+    return 0.5 * probs[None] + 0.5 * np.eye(probs.shape[1])[np.minimum(votes, probs.shape[1] - 1)]
+
+
+def features_from(probs):
+    """Row features that depend on the row alone."""
+    return np.hstack([probs, probs ** 2])
+
+
+def extra_for(name, probs=PROBS, labeled_probs=LABELED_PROBS, batch=2):
+    """The keyword arguments the loop would add for strategy ``name``, from its ``needs``."""
+    needs = getattr(STRATEGIES[name], "needs", ())
+    assert set(needs) <= set(NEEDS)
+    extra = {}
+    if "batch" in needs:
+        extra["batch"] = batch
+    if "committee" in needs:
+        extra["committee"] = committee_from(probs)
+    if "committee_labeled" in needs and labeled_probs is not None:
+        extra["committee_labeled"] = committee_from(labeled_probs)
+    if "samples" in needs:
+        extra["samples"] = committee_from(probs, members=5)
+    if "features" in needs:
+        extra["features_unlabeled"] = features_from(probs)
+        extra["features_labeled"] = (features_from(labeled_probs) if labeled_probs is not None
+                                     else np.empty((0, 2 * probs.shape[1])))
+    return extra
+
+
+def run(name, probs=PROBS, seed=0, batch=2):
     return STRATEGIES[name](probs, labels=LABELS, pred_probs=LABELED_PROBS,
-                            rng=np.random.default_rng(seed))
+                            rng=np.random.default_rng(seed), **extra_for(name, probs, batch=batch))
 
 
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
@@ -33,19 +78,39 @@ def test_shape_finite_and_labeled_pool(name):
 
 
 RANDOM = {"random", "good_random"}
+# Ignores the probabilities: covers the feature space instead.
+PROBABILITY_FREE = {"coreset"}
+# Break exact ties in their own ranking with rng draws (so tied rows do not follow the rows).
+TIES_BY_RNG = {"cluster", "coreset", "margin_diverse"}
+DISTINCT = np.array([[0.90, 0.06, 0.04], [0.40, 0.35, 0.25], [0.50, 0.45, 0.05], [0.34, 0.33, 0.33]])
 
 
-@pytest.mark.parametrize("name", sorted(set(STRATEGIES) - RANDOM))
+@pytest.mark.parametrize("name", sorted(set(STRATEGIES) - RANDOM - PROBABILITY_FREE))
 def test_direction_lower_means_label_sooner(name):
-    """The confident row must score above the row the model cannot decide on."""
-    scores = run(name).unlabeled
+    """The confident row must score above the row the model cannot decide on.
+
+    With a batch of one, diversity has nothing to trade against uncertainty (with a
+    bigger batch a confident row alone in its cluster rightly goes before a redundant
+    unsure one; test_diverse_avoids_near_duplicates covers that).
+    """
+    scores = run(name, batch=1).unlabeled
     assert scores[0] > scores[3]
 
 
 @pytest.mark.parametrize("name", sorted(set(STRATEGIES) - RANDOM))
 def test_permuting_rows_permutes_scores(name):
     order = np.array([2, 0, 3, 1])
-    assert np.allclose(run(name, PROBS[order]).unlabeled, run(name).unlabeled[order])
+    probs = DISTINCT if name in TIES_BY_RNG else PROBS
+    assert np.allclose(run(name, probs[order]).unlabeled, run(name, probs).unlabeled[order])
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_same_seed_same_scores(name):
+    a, b = run(name, seed=5), run(name, seed=5)
+    assert np.array_equal(a.unlabeled, b.unlabeled)
+    assert (a.labeled is None) == (b.labeled is None)
+    if a.labeled is not None:
+        assert np.array_equal(a.labeled, b.labeled)
 
 
 @pytest.mark.parametrize("name", sorted(RANDOM))
@@ -104,9 +169,268 @@ prob_matrices = st.integers(2, 6).flatmap(lambda k: arrays(
 @given(prob_matrices)
 def test_properties_on_random_probabilities(probs):
     for name in STRATEGIES:
-        scores = STRATEGIES[name](probs, rng=np.random.default_rng(0)).unlabeled
+        scores = STRATEGIES[name](probs, rng=np.random.default_rng(0),
+                                  **extra_for(name, probs, labeled_probs=None)).unlabeled
         assert scores.shape == (len(probs),)
         assert np.isfinite(scores).all()
         assert (scores >= -1e-9).all() and (scores <= 1 + 1e-9).all()
     # Margin never exceeds least confidence's top probability.
     assert (margin(probs).unlabeled <= least_confidence(probs).unlabeled + 1e-12).all()
+
+
+# Committee, sampling and feature strategies.
+
+COMMITTEE = np.array([  # 3 members, 2 rows, 3 classes
+    [[0.8, 0.1, 0.1], [0.6, 0.3, 0.1]],
+    [[0.6, 0.2, 0.2], [0.1, 0.6, 0.3]],
+    [[0.2, 0.7, 0.1], [0.3, 0.1, 0.6]],
+])
+
+
+def h(*p):
+    return -sum(x * np.log(x) for x in p if x > 0)
+
+
+def test_committee_hand_computed_values():
+    probs = COMMITTEE.mean(axis=0)
+    # Row 0: votes 2, 1, 0 of 3; row 1: one vote each, as spread as votes can be.
+    assert vote_entropy(probs, committee=COMMITTEE).unlabeled == pytest.approx(
+        [1 - h(2 / 3, 1 / 3) / np.log(3), 0.0])
+    assert variation_ratio(probs, committee=COMMITTEE).unlabeled == pytest.approx([2 / 3, 1 / 3])
+    # Row 1's members are permutations of (0.6, 0.3, 0.1) and the consensus is uniform, so
+    # each KL is log 3 - H(0.6, 0.3, 0.1).
+    q = [0.8 + 0.6 + 0.2, 0.1 + 0.2 + 0.7, 0.1 + 0.2 + 0.1]
+    q = [x / 3 for x in q]
+    kl0 = np.mean([sum(p * np.log(p / c) for p, c in zip(member, q))
+                   for member in ([0.8, 0.1, 0.1], [0.6, 0.2, 0.2], [0.2, 0.7, 0.1])])
+    assert kl_divergence(probs, committee=COMMITTEE).unlabeled == pytest.approx(
+        [1 - kl0 / np.log(3), h(0.6, 0.3, 0.1) / np.log(3)])
+
+
+def test_bald_hand_computed_values():
+    samples = np.array([
+        [[1.0, 0.0], [0.5, 0.5], [0.9, 0.1]],
+        [[0.0, 1.0], [0.5, 0.5], [0.7, 0.3]],
+    ])
+    information = h(0.8, 0.2) - (h(0.9, 0.1) + h(0.7, 0.3)) / 2
+    got = bald(samples.mean(axis=0), samples=samples).unlabeled
+    # Sure but opposed: all the information; equally unsure: none.
+    assert got == pytest.approx([0.0, 1.0, 1 - information / np.log(2)])
+    # Entropy ranks the two first rows alike (both average to 50/50); BALD does not.
+    assert entropy(samples.mean(axis=0)).unlabeled[:2] == pytest.approx([0.0, 0.0], abs=1e-12)
+
+
+def test_committee_strategies_need_a_committee():
+    with pytest.raises(ValueError, match="'vote_entropy' strategy needs 'committee'.*Got None"):
+        vote_entropy(PROBS)
+    with pytest.raises(ValueError, match=r"'samples' argument of the 'bald' strategy must have "
+                                         r"shape \(M, 4, 3\) with M >= 1. Got shape \(2, 3, 3\)"):
+        bald(PROBS, samples=np.ones((2, 3, 3)) / 3)
+
+
+def test_activelab_ensemble_leaves_its_inputs_alone_and_scores_both_pools():
+    labels = np.array([[0.0, 0.0], [1.0, 2.0], [2.0, np.nan]])  # two annotators: temperature scaling
+    committee = committee_from(PROBS).astype(np.float32)
+    committee_labeled = committee_from(LABELED_PROBS)
+    saved = committee.copy(), committee_labeled.copy()
+    scores = activelab_ensemble(PROBS, labels=labels, pred_probs=LABELED_PROBS,
+                                committee=committee, committee_labeled=committee_labeled)
+    assert np.array_equal(committee, saved[0]) and np.array_equal(committee_labeled, saved[1])
+    assert scores.unlabeled.shape == (4,) and scores.labeled.shape == (3,)
+    assert np.isfinite(scores.labeled).all() and ((0 <= scores.unlabeled) & (scores.unlabeled <= 1)).all()
+    # The same scores again: nothing of the first call stuck to the arrays.
+    again = activelab_ensemble(PROBS, labels=labels, pred_probs=LABELED_PROBS,
+                               committee=committee, committee_labeled=committee_labeled)
+    assert np.array_equal(scores.unlabeled, again.unlabeled)
+    only_labeled = activelab_ensemble(np.empty((0, 3)), labels=labels, pred_probs=LABELED_PROBS,
+                                      committee_labeled=committee_labeled)
+    assert only_labeled.unlabeled.shape == (0,) and np.allclose(only_labeled.labeled, scores.labeled)
+
+
+def test_coreset_picks_the_far_away_point_then_covers_the_rest():
+    labeled = np.array([[0.0, 0.0]])
+    pool = np.array([[0.1, 0.0], [0.0, 0.1], [5.0, 5.0], [0.3, 0.1]])
+    probs = np.full((4, 2), 0.5)
+    scores = coreset(probs, features_unlabeled=pool, features_labeled=labeled, batch=2,
+                     rng=np.random.default_rng(0)).unlabeled
+    picked = select_batch(scores, None, 2, np.random.default_rng(0)).new
+    assert picked.tolist() == [2, 3]  # far point first, then the farthest from both
+    assert scores[[0, 1]].min() > scores[[2, 3]].max()
+    with pytest.raises(ValueError, match="'batch' parameter of the 'coreset' strategy must be an "
+                                         "int >= 1. Got None"):
+        coreset(probs, features_unlabeled=pool, features_labeled=labeled)
+
+
+def test_diverse_avoids_near_duplicates():
+    # Rows 0-2: near-duplicates the model is least sure of; 3-4 and 5: two other groups.
+    probs = np.array([[0.50, 0.50], [0.505, 0.495], [0.51, 0.49], [0.55, 0.45], [0.75, 0.25],
+                      [0.65, 0.35]])
+    features = np.array([[0.0, 0.0], [0.01, 0.0], [0.0, 0.01], [10.0, 0.0], [10.1, 0.0],
+                         [0.0, 10.0]])
+    rng = np.random.default_rng
+    plain = select_batch(margin(probs).unlabeled, None, 3, rng(0)).new
+    assert sorted(plain) == [0, 1, 2]
+    wrapped = diverse(margin, beta=2)
+    assert wrapped.__name__ == "margin_diverse" and set(wrapped.needs) == {"features", "batch"}
+    scores = wrapped(probs, rng=rng(0), features_unlabeled=features, batch=3).unlabeled
+    assert select_batch(scores, None, 3, rng(0)).new.tolist() == [0, 3, 5]
+    # Unpicked rows keep margin's order among themselves.
+    assert scores[1] < scores[2] < scores[4]
+    registered = STRATEGIES["margin_diverse"](probs, rng=rng(0), features_unlabeled=features, batch=3)
+    assert np.allclose(registered.unlabeled, scores)  # beta=10 takes all 6 rows, as beta=2 did
+
+
+def test_diverse_wraps_any_strategy_and_breaks_exact_ties_by_seed():
+    wrapped = diverse("activelab_ensemble")
+    assert wrapped.__name__ == "activelab_ensemble_diverse"
+    assert wrapped.needs == ("committee", "committee_labeled", "features", "batch")
+    scores = wrapped(PROBS, labels=LABELS, pred_probs=LABELED_PROBS, rng=np.random.default_rng(0),
+                     committee=committee_from(PROBS), committee_labeled=committee_from(LABELED_PROBS),
+                     features_unlabeled=features_from(PROBS),
+                     features_labeled=features_from(LABELED_PROBS), batch=2)
+    assert scores.unlabeled.shape == (4,) and scores.labeled.shape == (3,)
+    # Two identical best rows: which one stands for their cluster is up to the seed.
+    probs = np.array([[0.5, 0.5], [0.5, 0.5], [0.9, 0.1]])
+    features = np.array([[0.0], [0.0], [5.0]])
+    firsts = {int(np.argmin(STRATEGIES["margin_diverse"](
+        probs, rng=np.random.default_rng(seed), features_unlabeled=features, batch=2).unlabeled))
+        for seed in range(20)}
+    assert firsts == {0, 1}
+    with pytest.raises(ValueError, match="'beta' parameter of diverse must be an int >= 1. Got 0"):
+        diverse(margin, beta=0)
+
+
+def test_expected_model_change_grows_with_uncertainty_and_feature_length():
+    probs = np.array([[0.9, 0.1], [0.5, 0.5], [0.5, 0.5]])
+    features = np.array([[1.0, 0.0], [1.0, 0.0], [3.0, 0.0]])
+    scores = STRATEGIES["expected_model_change"](probs, features_unlabeled=features).unlabeled
+    assert scores[0] > scores[1] > scores[2]
+    # ||x~|| * sum_k p_k ||e_k - p||: for p = (1/2, 1/2), ||e_k - p|| = sqrt(1/2).
+    assert scores[1] == pytest.approx(1 / (1 + np.sqrt(2.0) * np.sqrt(0.5)))
+
+
+def test_information_density_prefers_the_dense_region():
+    probs = np.full((4, 2), 0.5)  # equally unsure everywhere
+    features = np.array([[0.0], [0.1], [0.2], [9.0]])
+    scores = STRATEGIES["information_density"](probs, features_unlabeled=features).unlabeled
+    assert scores[3] > scores[[0, 1, 2]].max()
+
+
+def test_cluster_takes_the_most_uncertain_row_of_each_cluster():
+    probs = np.array([[0.6, 0.4], [0.9, 0.1], [0.55, 0.45], [0.8, 0.2], [0.51, 0.49]])
+    features = np.array([[0.0], [0.1], [10.0], [10.1], [0.05]])
+    scores = STRATEGIES["cluster"](probs, features_unlabeled=features, batch=2,
+                                   rng=np.random.default_rng(0)).unlabeled
+    assert sorted(select_batch(scores, None, 2, np.random.default_rng(0)).new) == [2, 4]
+
+
+# strategy_inputs: what the loop hands a strategy, from the model's optional methods.
+
+class RecordingModel:
+    """A model with every optional method; records which ones were called."""
+
+    def __init__(self):
+        self.calls = []
+
+    def predict_proba(self, df):
+        return pd.DataFrame({"b": 0.3, "a": 0.7}, index=df.index)
+
+    def committee_proba(self, df):
+        self.calls.append(("committee_proba", len(df)))
+        return [pd.DataFrame({"a": df["x"] / 10, "b": 1 - df["x"] / 10}, index=df.index),
+                pd.DataFrame({"b": 1.0}, index=df.index)]  # knows one class only
+
+    def committee_oof_proba(self):
+        self.calls.append(("committee_oof_proba",))
+        return [pd.DataFrame({"a": [0.2, 0.9], "b": [0.8, 0.1]}, index=[7, 2])] * 2
+
+    def sample_proba(self, df):
+        self.calls.append(("sample_proba", len(df)))
+        return self.committee_proba(df)
+
+    def embed(self, df):
+        self.calls.append(("embed", len(df)))
+        return df[["x"]].to_numpy() * 2.0
+
+
+def inputs(strategy, model, **kwargs):
+    features = pd.DataFrame({"x": np.arange(10.0)}, index=np.arange(10))
+    args = dict(model=model, features=features, unlabeled=pd.Index([5, 0, 9, 3, 1]),
+                labeled=pd.Index([2, 7]), classes=["a", "b", "c"], batch=3, chunk_size=2)
+    return strategy_inputs(strategy, **{**args, **kwargs})
+
+
+def test_strategy_inputs_computes_only_what_is_needed_in_chunks():
+    model = RecordingModel()
+    extra = inputs(STRATEGIES["vote_entropy"], model)
+    assert set(extra) == {"committee"}
+    assert [c[0] for c in model.calls] == ["committee_proba"] * 3  # 5 rows, 2 a chunk
+    committee = extra["committee"]
+    assert committee.shape == (2, 5, 3) and committee.dtype == np.float32
+    assert np.allclose(committee[0, :, 0], np.array([5, 0, 9, 3, 1]) / 10)
+    assert np.allclose(committee[1], [0, 1, 0])  # aligned to the loop's classes
+    assert inputs(margin, model) == {}
+
+
+def test_strategy_inputs_for_every_need():
+    extra = inputs(STRATEGIES["activelab_ensemble"], RecordingModel())
+    assert extra["committee_labeled"].shape == (2, 2, 3)
+    assert np.allclose(extra["committee_labeled"][0], [[0.9, 0.1, 0], [0.2, 0.8, 0]])  # by row label
+    extra = inputs(bald, RecordingModel())
+    assert extra["samples"].shape == (2, 5, 3)
+    extra = inputs(STRATEGIES["margin_diverse"], RecordingModel())
+    assert set(extra) == {"features_unlabeled", "features_labeled", "batch"}
+    assert extra["features_unlabeled"][:, 0].tolist() == [10, 0, 18, 6, 2]
+    assert extra["features_labeled"][:, 0].tolist() == [4, 14]
+
+
+class PlainModel:
+    def predict_proba(self, df):
+        return pd.DataFrame({"a": 0.5, "b": 0.5}, index=df.index)
+
+
+@pytest.mark.parametrize("name, method", [
+    ("vote_entropy", "committee_proba"), ("activelab_ensemble", "committee_proba"),
+    ("bald", "sample_proba"), ("coreset", "embed"), ("margin_diverse", "embed")])
+def test_a_model_without_the_method_is_a_clear_error(name, method):
+    with pytest.raises(ValueError, match=rf"The '{name}' strategy needs .* the model's "
+                                         rf"{method}\(\) method, and PlainModel has none"):
+        inputs(STRATEGIES[name], PlainModel())
+
+
+def test_unknown_needs_are_an_error():
+    def odd(pred_probs_unlabeled, **kwargs):
+        return Scores(np.zeros(len(pred_probs_unlabeled)))
+
+    odd.needs = ("gpu",)
+    with pytest.raises(ValueError, match=r"'needs' attribute of the 'odd' strategy must list "
+                                         r"only .*Got \['gpu'\]"):
+        inputs(odd, PlainModel())
+
+
+@pytest.mark.slow
+def test_committee_and_feature_strategies_with_autogluon(blobs):
+    """A real TabularLearner: committee (and its out-of-fold part) and features through
+    the loop; BALD's fold samples straight from the model."""
+    from autoal.learners import TabularLearner, align_proba
+
+    learner = TabularLearner(time_limit=60)
+    for strategy in ("activelab_ensemble", "coreset"):
+        result = autoal.loop(blobs, rounds=1, batch=4, init=2, learner=learner, strategy=strategy,
+                             progress=False)
+        picks = result.queries
+        initial = set(result.annotations.loc[result.annotations["round"] == 0, "row"])
+        assert len(picks) == 4 and picks["row"].is_unique and (picks["kind"] == "new").all()
+        assert set(picks["row"]) <= set(blobs.index) - set(result.test_index) - initial
+        assert np.isfinite(picks["score"]).all()
+    rows = blobs.drop(columns=["label"]).iloc[:5]
+    committee = result.model.committee_proba(rows)
+    samples = result.model.sample_proba(rows)
+    assert len(committee) == 3 and len(samples) > len(committee)  # GBM, XT, LR; their folds
+    stacked = np.stack([align_proba(s, result.classes) for s in samples])
+    assert np.allclose(stacked.sum(axis=2), 1.0)
+    # LightGBM's bag is the mean of its fold models.
+    assert np.allclose(stacked[:3].mean(axis=0), align_proba(committee[0], result.classes),
+                       atol=1e-6)
+    assert bald(stacked.mean(axis=0), samples=stacked).unlabeled.shape == (5,)
+    assert result.model.embed(rows).shape == (5, 4)
