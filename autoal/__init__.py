@@ -11,7 +11,9 @@ cleanlab's ActiveLab, get those labels, refit, repeat::
 - :mod:`autoal.strategies` scores candidates; :mod:`autoal.select` picks a batch;
 - :mod:`autoal.learners` holds the AutoGluon backends; :mod:`autoal.oracles` the labelers;
 - :mod:`autoal.stopping` holds the rules that end a loop early;
-- :mod:`autoal.annotations` turns the annotation table into consensus labels.
+- :mod:`autoal.annotations` turns the annotation table into consensus labels;
+- :class:`Project` holds a labeling project for people (:mod:`autoal.project`), in a run
+  directory (:mod:`autoal.rundir`) that :func:`loop` also uses to resume.
 """
 
 from importlib.metadata import version
@@ -21,6 +23,7 @@ from .data import infer_column_types, read_table
 from .learners import EmbeddingLearner, MultiModalLearner, TabularLearner
 from .loop import Result, loop, plot_curves
 from .oracles import SimulatedAnnotators, SimulatedOracle
+from .project import Project
 from .stopping import Budget, StablePredictions, TargetAccuracy
 from .strategies import STRATEGIES
 
@@ -30,6 +33,7 @@ __all__ = [
     "Budget",
     "EmbeddingLearner",
     "MultiModalLearner",
+    "Project",
     "Result",
     "STRATEGIES",
     "SimulatedAnnotators",

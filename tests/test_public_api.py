@@ -3,7 +3,7 @@ import autoal
 
 def test_public_surface_is_pinned():
     assert sorted(autoal.__all__) == [
-        "Budget", "EmbeddingLearner", "MultiModalLearner", "Result", "STRATEGIES", "SimulatedAnnotators", "SimulatedOracle",
+        "Budget", "EmbeddingLearner", "MultiModalLearner", "Project", "Result", "STRATEGIES", "SimulatedAnnotators", "SimulatedOracle",
         "StablePredictions", "TabularLearner", "TargetAccuracy", "bench", "infer_column_types", "loop", "plot_curves", "read_table",
     ]
     for name in autoal.__all__:
