@@ -248,8 +248,10 @@ class Project:
                 chosen.labeled_probs.argmax(axis=1)] == labeled.to_numpy()))
             known = _remember(known, picks.loc[new, "row"], chosen.new_probs, labeled.index,
                               chosen.labeled_probs)
-            previous = self.run.read_csv("queries.csv")
-            history = self.run.read_csv("history.csv")
+            # Lines of round r left by a run of next() that died before its state file
+            # are replaced, not repeated.
+            previous = _before(self.run.read_csv("queries.csv"), r)
+            history = _before(self.run.read_csv("history.csv"), r)
             line = pd.DataFrame([{"round": r, "n_labeled": len(labeled),
                                   "n_annotations": len(annotations),
                                   "n_queued": int(new.sum()), "n_relabel": int((~new).sum()),
@@ -368,6 +370,10 @@ class Project:
             return str(self.data.at[row, column])
         values = self.data.loc[row].drop(labels=[self.label])
         return json.dumps({str(k): _jsonable(v) for k, v in values.items()})
+
+
+def _before(table, round_):
+    return None if table is None else table[table["round"].astype(int) < round_]
 
 
 def _jsonable(value):

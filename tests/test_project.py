@@ -208,3 +208,12 @@ def test_init_errors(tmp_path):
         Project.init(df, tmp_path / "c")
     with pytest.raises(FileNotFoundError, match="not an autoal run directory"):
         Project(tmp_path / "nothing")
+
+
+def test_next_run_again_after_a_crash_replaces_its_round(project):
+    """A next() that died after its tables but before its state file: the rerun replaces them."""
+    (project.path / "state.json").write_text(json.dumps({"round": -1, "predictor": None}))
+    project.next(batch=6, progress=False)
+    history = pd.read_csv(project.path / "history.csv")
+    queries = pd.read_csv(project.path / "queries.csv")
+    assert history["round"].tolist() == [0] and len(queries) == 6
