@@ -1,0 +1,382 @@
+"""The labeling page (autoal.web): its endpoints over plain HTTP, and the page itself in a
+real headless browser (Debian's chromium driven by Playwright; never a downloaded one).
+
+Each module-scoped fixture builds one project with a real first queue; every test works
+on its own copy. Without /usr/bin/chromium the browser tests skip, unless
+AUTOAL_REQUIRE_BROWSER=1 (set by .ci/run when it has the browser) makes them fail.
+"""
+
+import json
+import logging
+import os
+import queue
+import shutil
+import threading
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from autoal import web
+from autoal.project import GIVEN, Project
+from autoal.web import make_server
+
+from conftest import make_blobs_frame, write_images
+
+CHROMIUM = Path("/usr/bin/chromium")
+#: Requests go straight to the local server, whatever proxy the environment names.
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def start(data, folder, batch=6):
+    """A project on ``data`` (rows without a label form the pool) with its first queue."""
+    project = Project.init(data, folder / "run", learner="embedding")
+    project.next(batch=batch, progress=False)
+    return folder / "run"
+
+
+def keep_a_few_labels(df, per_class):
+    df = df.copy()
+    df.loc[~df.index.isin(df.groupby("label").head(per_class).index), "label"] = None
+    return df
+
+
+@pytest.fixture(scope="module")
+def tabular_run(tmp_path_factory):
+    """18 rows of numbers, 3 classes, 6 labeled; a queue of 6."""
+    folder = tmp_path_factory.mktemp("web-tabular")
+    return start(keep_a_few_labels(make_blobs_frame(n_per_class=6, seed=2), 2), folder)
+
+
+@pytest.fixture(scope="module")
+def image_run(tmp_path_factory):
+    """12 tiny PNGs, 2 classes, 4 labeled; a queue of 6."""
+    folder = tmp_path_factory.mktemp("web-images")
+    df = keep_a_few_labels(write_images(folder / "images", n_per_class=6), 2)
+    df.to_csv(folder / "labels.csv", index=False)
+    return start(folder / "labels.csv", folder)
+
+
+def copy(run, tmp_path) -> Project:
+    shutil.copytree(run, tmp_path / "run")
+    return Project(tmp_path / "run")
+
+
+@contextmanager
+def serving(project):
+    server, url = make_server(project.path, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield url
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def call(url, body=None, *, raw=None, content_type="application/json"):
+    """``(status, content type, body)``; ``body`` is sent as JSON, ``raw`` as it is."""
+    data = raw if raw is not None else None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": content_type} if data is not None else {}
+    try:
+        with OPENER.open(urllib.request.Request(url, data=data, headers=headers),
+                         timeout=60) as response:
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["Content-Type"], error.read()
+
+
+def mine(project, annotator):
+    """What ``annotator`` answered to the current queue, read back from disk."""
+    notes = Project(project.path).annotations
+    notes = notes[(notes["round"] == project.round + 1) & (notes["annotator"] == annotator)]
+    return {str(r): str(c) for r, c in zip(notes["row"], notes["label"])}
+
+
+def queued(project):
+    return [str(r) for r in project.queue()["row"]]
+
+
+# ---- plain HTTP ------------------------------------------------------------------------
+
+
+def test_page_and_state(tabular_run, tmp_path):
+    project = copy(tabular_run, tmp_path)
+    with serving(project) as url:
+        status, kind, page = call(url)
+        assert status == 200 and kind.startswith("text/html")
+        assert b"<script>" in page and b"http:" not in page and b"https:" not in page
+        status, _, body = call(url + "api/state?annotator=ana")
+    state = json.loads(body)
+    assert status == 200
+    assert state["classes"] == ["class_0", "class_1", "class_2"]
+    assert state["round"] == 0 and state["answered"] == 0 and state["mine"] == []
+    assert [item["row"] for item in state["items"]] == queued(project)
+    item = state["items"][0]
+    assert item["show_kind"] == "values" and list(item["show"]) == ["f0", "f1", "f2", "f3"]
+    assert item["guess"] in state["classes"] and 0 <= item["confidence"] <= 1
+    assert item["answered_by_me"] is False and item["kind"] == "new"
+
+
+def test_serve_tells_its_url_and_stops(tabular_run, tmp_path, monkeypatch, caplog):
+    project = copy(tabular_run, tmp_path)
+    servers = []
+
+    def keep(*args):  # the test's handle to stop serve()
+        server, url = make_server(*args)
+        servers.append(server)
+        return server, url
+
+    monkeypatch.setattr(web, "make_server", keep)
+    urls = queue.Queue()
+    thread = threading.Thread(target=web.serve, args=(project.path,),
+                              kwargs={"port": 0, "ready": urls.put})
+    with caplog.at_level(logging.INFO, logger="autoal.web"):
+        thread.start()
+        url = urls.get(timeout=60)
+        assert url.startswith("http://127.0.0.1:") and call(url)[0] == 200
+        servers[0].shutdown()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert f"Labeling page: {url}" in caplog.text
+
+
+def test_make_server_checks_its_port(tabular_run, tmp_path):
+    project = copy(tabular_run, tmp_path)
+    with pytest.raises(ValueError, match="The 'port' parameter of serve must be an int >= 0"):
+        make_server(project.path, port=-1)
+    with pytest.raises(ValueError, match="<= 65535"):
+        make_server(project.path, port=70000)
+    with pytest.raises(FileNotFoundError, match="not an autoal run directory"):
+        make_server(tmp_path / "nothing", port=0)
+    server, url = make_server(project.path, port=0)
+    try:
+        with pytest.raises(OSError, match="is in use; pass another port"):
+            make_server(project.path, port=server.server_address[1])
+    finally:
+        server.server_close()
+
+
+ROW = object()  # stands for the first queued row
+LABELED = object()  # stands for a row labeled already, so not in the queue
+
+
+@pytest.mark.parametrize("path, body, status, match", [
+    ("api/answer", {"row": ROW, "label": "class_0"}, 400, "annotator"),
+    ("api/answer", {"row": ROW, "label": "class_0", "annotator": "  "}, 400, "annotator"),
+    ("api/answer", {"row": ROW, "label": "class_0", "annotator": GIVEN}, 400, "kept for"),
+    ("api/answer", {"row": "nope", "label": "class_0", "annotator": "ana"}, 400,
+     "does not exist"),
+    ("api/answer", {"row": None, "label": "class_0", "annotator": "ana"}, 400, "row id"),
+    ("api/answer", {"row": ROW, "label": "cat", "annotator": "ana"}, 400, "must be one of"),
+    ("api/answer", {"row": LABELED, "label": "class_0", "annotator": "ana"}, 400,
+     "not in the current queue"),
+    ("api/answer", b"not json", 400, "not valid JSON"),
+    ("api/answer", b"[1, 2]", 400, "JSON object"),
+    ("api/answer", "text/plain", 415, "application/json"),
+    ("api/undo", {}, 400, "annotator"),
+    ("api/answer", None, 405, "takes POST"),
+    ("api/state", {"annotator": "ana"}, 405, "takes GET"),
+    ("nope", None, 404, "No such page"),
+    ("media/" + "ROW", None, 404, "no image"),
+    ("media/nope", None, 404, "not in the current queue"),
+])
+def test_bad_requests_are_refused_and_the_server_keeps_serving(tabular_run, tmp_path, path,
+                                                               body, status, match):
+    project = copy(tabular_run, tmp_path)
+    row = queued(project)[0]
+    labeled = str(project.annotations["row"].iloc[0])
+    before = (project.path / "annotations.csv").read_bytes()
+    path = path.replace("ROW", row)
+    with serving(project) as url:
+        if isinstance(body, dict):
+            body = {k: row if v is ROW else labeled if v is LABELED else v
+                    for k, v in body.items()}
+            got = call(url + path, body)
+        elif isinstance(body, bytes):
+            got = call(url + path, raw=body)
+        elif isinstance(body, str):
+            got = call(url + path, raw=b"{}", content_type=body)
+        else:
+            got = call(url + path)
+        assert got[0] == status and got[1] == "application/json"
+        assert match in json.loads(got[2])["error"]
+        assert call(url + "api/state?annotator=ana")[0] == 200  # still serving
+    assert (project.path / "annotations.csv").read_bytes() == before
+
+
+def test_answer_twice_is_a_conflict_and_undo_withdraws(tabular_run, tmp_path):
+    project = copy(tabular_run, tmp_path)
+    row = queued(project)[0]
+    answer = {"row": row, "label": "class_1", "annotator": "ana"}
+    with serving(project) as url:
+        status, _, body = call(url + "api/answer", answer)
+        assert status == 200
+        assert json.loads(body)["stored"] == {"row": row, "label": "class_1"}
+        assert json.loads(body)["state"]["answered"] == 1
+        status, _, body = call(url + "api/answer", {**answer, "label": "class_2"})
+        assert status == 409 and "labeled already" in json.loads(body)["error"]
+        assert mine(project, "ana") == {row: "class_1"}  # the first answer stands
+        # A second person answering the same row is a second opinion, not a conflict.
+        assert call(url + "api/answer", {**answer, "annotator": "ben"})[0] == 200
+        status, _, body = call(url + "api/undo", {"annotator": "ana"})
+        assert json.loads(body)["undone"] == {"row": row, "label": "class_1"}
+        assert json.loads(body)["state"]["answered"] == 0
+        status, _, body = call(url + "api/undo", {"annotator": "ana"})
+        assert status == 200 and json.loads(body)["undone"] is None
+    assert mine(project, "ana") == {} and mine(project, "ben") == {row: "class_1"}
+
+
+def test_answers_sent_at_once_are_all_stored(tabular_run, tmp_path):
+    project = copy(tabular_run, tmp_path)
+    rows = queued(project)
+    jobs = [{"row": row, "label": label, "annotator": name}
+            for name, label in (("ana", "class_0"), ("ben", "class_2")) for row in rows]
+    with serving(project) as url, ThreadPoolExecutor(len(jobs)) as pool:
+        statuses = list(pool.map(lambda job: call(url + "api/answer", job)[0], jobs))
+    assert statuses == [200] * len(jobs)
+    assert mine(project, "ana") == dict.fromkeys(rows, "class_0")
+    assert mine(project, "ben") == dict.fromkeys(rows, "class_2")
+
+
+@pytest.mark.slow
+def test_media_serves_only_queued_images(image_run, tmp_path):
+    project = copy(image_run, tmp_path)
+    row = queued(project)[0]
+    labeled = str(project.annotations["row"].iloc[0])
+    with serving(project) as url:
+        status, kind, body = call(url + "media/" + row)
+        assert status == 200 and kind == "image/png"
+        assert body == project.media(project.queue()["row"].iloc[0]).read_bytes()
+        for path in (labeled, "nope", "..%2F..%2Fautoal.json", "../autoal.json",
+                     quote("/etc/passwd", safe="")):
+            status, _, body = call(url + "media/" + path)
+            assert status == 404, path
+        status, _, body = call(url + "api/state?annotator=ana")
+        assert json.loads(body)["items"][0]["show"] == f"/media/{row}"
+
+
+# ---- in a real browser -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium through Playwright's sync API."""
+    required = os.environ.get("AUTOAL_REQUIRE_BROWSER") == "1"
+    why = None
+    if not CHROMIUM.is_file():
+        why = f"{CHROMIUM} is missing (apt-get install chromium)"
+    else:
+        try:
+            from playwright.sync_api import expect, sync_playwright
+        except ImportError:
+            why = "playwright is not installed (uv sync installs the dev group)"
+    if why:
+        if required:
+            pytest.fail(f"AUTOAL_REQUIRE_BROWSER=1 but {why}.")
+        pytest.skip(f"No browser for the labeling page tests: {why}.")
+    expect.set_options(timeout=20_000)  # a busy 2-core machine is slow
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        yield chromium
+        chromium.close()
+
+
+def sign_in(browser, url, name):
+    page = browser.new_context().new_page()  # a context of its own: its own localStorage
+    page.goto(url)
+    page.fill("#name", name)
+    page.press("#name", "Enter")
+    return page
+
+
+@pytest.mark.slow
+def test_label_images_with_clicks_and_keys_then_reload(browser, image_run, tmp_path):
+    from playwright.sync_api import expect
+
+    project = copy(image_run, tmp_path)
+    q = queued(project)
+    assert project.classes == ["bottom", "top"] and len(q) == 6
+    with serving(project) as url:
+        page = sign_in(browser, url, "ana")
+        item, progress = page.locator("#item"), page.locator("#progress")
+
+        def at(row, answered):
+            expect(progress).to_have_text(f"{answered} / 6 answered by you")
+            expect(item).to_have_attribute("data-row", row)
+
+        at(q[0], 0)
+        page.wait_for_function("() => { const i = document.querySelector('#show img');"
+                               " return i && i.complete && i.naturalWidth > 0; }")
+        expect(page.locator("#buttons button")).to_have_text(["1bottom", "2top"])
+        expect(page.locator("#guess")).to_contain_text("The model's guess:")
+        page.click("#buttons button[data-label='top']")
+        at(q[1], 1)
+        page.keyboard.press("1")
+        at(q[2], 2)
+        page.keyboard.press("s")
+        at(q[3], 2)
+        page.keyboard.press("2")
+        at(q[4], 3)
+        page.keyboard.press("u")  # withdraws the answer to q[3] and shows it again
+        at(q[3], 2)
+        assert mine(project, "ana") == {q[0]: "top", q[1]: "bottom"}
+
+        page.reload()  # the name is remembered; the skipped item comes back
+        expect(page.locator("#login")).to_be_hidden()
+        at(q[2], 2)
+        expect(page.locator("#note")).to_contain_text(f"row {q[1]} → bottom")
+        page.keyboard.press("Backspace")
+        at(q[1], 1)
+        for n, row in enumerate(q[1:], start=1):
+            at(row, n)
+            page.keyboard.press("2")
+        expect(progress).to_have_text("6 / 6 answered by you")
+        expect(page.locator("#done")).to_contain_text("Done")
+        expect(item).to_be_hidden()
+        assert mine(project, "ana") == {q[0]: "top", **dict.fromkeys(q[1:], "top")}
+        assert page.request.get(url + "media/" + q[0]).status == 200
+        labeled = str(project.annotations["row"].iloc[0])
+        assert page.request.get(url + "media/" + labeled).status == 404
+
+
+@pytest.mark.slow
+def test_two_people_label_at_once(browser, tabular_run, tmp_path):
+    from playwright.sync_api import expect
+
+    project = copy(tabular_run, tmp_path)
+    q = queued(project)
+    with serving(project) as url:
+        ana, ben = sign_in(browser, url, "ana"), sign_in(browser, url, "ben")
+        for page in (ana, ben):
+            expect(page.locator("#item")).to_have_attribute("data-row", q[0])
+        expect(ana.locator("#show th")).to_have_text(["f0", "f1", "f2", "f3"])
+        # A third person answers every row through the API while both pages answer too.
+        cy = [{"row": row, "label": "class_2", "annotator": "cy"} for row in q]
+        with ThreadPoolExecutor(len(cy)) as pool:
+            sent = pool.map(lambda job: call(url + "api/answer", job)[0], cy)
+            ana.keyboard.press("1")
+            ben.keyboard.press("2")
+            expect(ben.locator("#item")).to_have_attribute("data-row", q[1])
+            ben.click("#buttons button[data-label='class_0']")
+            assert list(sent) == [200] * len(q)
+        expect(ana.locator("#progress")).to_have_text("1 / 6 answered by you")
+        expect(ben.locator("#progress")).to_have_text("2 / 6 answered by you")
+        # The same person answering a row twice (another tab, say) is refused, on the page.
+        expect(ana.locator("#item")).to_have_attribute("data-row", q[1])
+        assert call(url + "api/answer", {"row": q[1], "label": "class_1",
+                                         "annotator": "ana"})[0] == 200
+        ana.keyboard.press("3")
+        expect(ana.locator("#error")).to_contain_text("labeled already")
+        expect(ana.locator("#progress")).to_have_text("2 / 6 answered by you")
+        expect(ana.locator("#item")).to_have_attribute("data-row", q[2])
+    assert mine(project, "ana") == {q[0]: "class_0", q[1]: "class_1"}
+    assert mine(project, "ben") == {q[0]: "class_1", q[1]: "class_0"}
+    assert mine(project, "cy") == dict.fromkeys(q, "class_2")
