@@ -379,6 +379,7 @@ class EmbeddingLearner(TabularLearner):
         self.ray_address = ray_address
         self._embedders = {}
         self._projections = {}
+        self._tables = {}
 
     def _embedder(self, kind):
         from .backbones import ImageEmbedder, TextEmbedder
@@ -410,7 +411,17 @@ class EmbeddingLearner(TabularLearner):
                 from sklearn.decomposition import PCA
 
                 self._projections[column] = PCA(self.dims, random_state=self.seed).fit(vectors)
+            # Each value's final (projected) vector, kept so rounds look rows up, not redo them.
+            keys = pd.Index(data[column].to_numpy())
+            first = ~keys.duplicated()
+            self._tables[column] = (keys[first], self._vectors(column, data[column][first]))
         self.encoder_ = self._fit_encoder(data)
+
+    def _vectors(self, column, values) -> np.ndarray:
+        vectors = self._embedder(self._types()[column])(values)
+        if column in self._projections:
+            vectors = self._projections[column].transform(vectors)
+        return np.asarray(vectors, dtype=np.float32)
 
     def _feature_groups(self, frame: pd.DataFrame) -> dict:
         """Each embedded column's dimensions share one scale in the encoder."""
@@ -422,9 +433,12 @@ class EmbeddingLearner(TabularLearner):
         embedded = self._embedded_columns(data)
         blocks = [data.drop(columns=embedded).reset_index(drop=True)]
         for column in embedded:
-            vectors = self._embedder(self._types()[column])(data[column])
-            if column in self._projections:
-                vectors = self._projections[column].transform(vectors)
+            keys, table = self._tables.get(column, (pd.Index([]), None))
+            positions = keys.get_indexer(data[column].to_numpy())
+            if table is not None and (positions >= 0).all():
+                vectors = table[positions]
+            else:  # rows prepare() did not see
+                vectors = self._vectors(column, data[column])
             names = [f"{column}__{i:04d}" for i in range(vectors.shape[1])]
             blocks.append(pd.DataFrame(vectors, columns=names))
         return pd.concat(blocks, axis=1)

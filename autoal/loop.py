@@ -8,7 +8,7 @@ import shutil
 import threading
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -265,6 +265,8 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
                          codes, test_df, test_codes, truth, stop_rows, rounds, batch, seed,
                          strategy_name, chunk_size, ray_address, progress)
     finally:
+        if state.writer is not None:  # let the last round's files land before unlocking
+            state.writer.wait()
         if lock is not None:
             lock.release()
     return result
@@ -281,7 +283,7 @@ class _State:
     # The latest out-of-sample probabilities per row: CROWDLAB weighs annotators with them.
     known_probs: pd.DataFrame
     start: int = 0
-    known_probs_before: pd.DataFrame | None = None
+    writer: object = None  # the _Writer saving the last round, if any
 
 
 def _rounds(state, run, learner, oracle, score, rules, features, label, classes, codes,
@@ -291,7 +293,7 @@ def _rounds(state, run, learner, oracle, score, rules, features, label, classes,
     from tqdm.auto import tqdm
 
     history, queries, annotations = state.history, state.queries, state.annotations
-    stop_reason, cleanup, model = None, [], None
+    stop_reason, cleanup, model, writer = None, [], None, _Writer(None)
     bar = tqdm(total=rounds + 1, initial=state.start, desc=f"autoal {strategy_name}",
                unit="round", disable=not progress)
     for r in range(state.start, rounds + 1):
@@ -369,9 +371,13 @@ def _rounds(state, run, learner, oracle, score, rules, features, label, classes,
         bar.update(1)
         if "accuracy" in row:
             bar.set_postfix(labels=row["n_labeled"], accuracy=f"{row['accuracy']:.3f}")
-        if run is not None:
+        if run is not None:  # written while the next round fits; in order, one at a time
             state.annotations = annotations
-            _save(run, state, known_before, stop_rows, model)
+            writer.join()
+            writer = state.writer = _Writer(
+                _save, run, replace(state, history=list(history), queries=list(queries),
+                                    stop_predictions=list(state.stop_predictions)),
+                known_before, stop_rows, model)
         if stop_reason:
             logger.info("stopping after round %d: %s", r, stop_reason)
             break
@@ -380,6 +386,7 @@ def _rounds(state, run, learner, oracle, score, rules, features, label, classes,
                           f"with {row['n_labeled']} labels.", stacklevel=3)
             break
     bar.close()
+    writer.join()
     for thread in cleanup:
         thread.join()
     consensus, annotator_stats = ann.consensus(annotations, classes, state.known_probs)
@@ -395,6 +402,31 @@ def _rounds(state, run, learner, oracle, score, rules, features, label, classes,
         stop_reason=stop_reason or ("pool ran out" if len(history) < rounds + 1
                                     else f"{rounds} rounds done"),
     )
+
+
+class _Writer:
+    """Runs ``fn(*args)`` in a thread; :meth:`join` waits and raises what it raised."""
+
+    def __init__(self, fn, *args):
+        self.error = None
+        self.thread = threading.Thread(target=self._run, args=(fn, args)) if fn else None
+        if self.thread is not None:
+            self.thread.start()
+
+    def _run(self, fn, args):
+        try:
+            fn(*args)
+        except BaseException as error:  # handed to the loop's thread by join()
+            self.error = error
+
+    def wait(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+
+    def join(self) -> None:
+        self.wait()
+        if self.error is not None:
+            raise self.error
 
 
 @dataclass

@@ -58,7 +58,10 @@ def test_a_run_killed_inside_a_round_resumes_with_the_same_picks(kill, last_save
     assert killed.returncode == -9, killed.stderr
     state = json.loads((workdir / "state.json").read_text()) if (
         workdir / "state.json").exists() else {"round": -1}
-    assert state["round"] == last_saved
+    # A round's files are written while the next round runs, so a kill early in it may
+    # come before they land: then the round before is the last one written in full.
+    assert state["round"] in ({last_saved} if kill.startswith("save")
+                              else {last_saved, last_saved - 1})
     resumed = run_script(workdir, 5)
     assert resumed.returncode == 0, resumed.stderr
     assert_same_run(reference, workdir)
