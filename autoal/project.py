@@ -73,13 +73,15 @@ class Project:
     @classmethod
     def init(cls, data, workdir, *, label: str = "label", column_types=None, classes=None,
              id_column=None, strategy="activelab", learner="auto", seed: int = 0,
-             time_limit=None, relabel: bool = False) -> Project:
+             time_limit=None, relabel: bool = False, base_dir=None) -> Project:
         """Start a project from ``data`` (a DataFrame or a CSV/Parquet path).
 
         Rows with a label form the first training set; rows without one are the pool.
         ``classes`` lists every class (default: those among the labels given).
         ``id_column`` names a column of unique row ids (default: the row number).
         ``relabel=True`` lets the queue ask for second opinions on doubtful labels.
+        Relative image paths resolve against the file's folder, or for a DataFrame
+        against ``base_dir`` (default: the working directory).
         """
         seed = check_int("seed", seed, minimum=0, owner="Project.init")
         source = None
@@ -107,7 +109,7 @@ class Project:
         types = infer_column_types(data, exclude=[label], column_types=column_types)
         data = data.copy()
         for column in (c for c, t in types.items() if t == IMAGE):
-            data[column] = resolve_paths(data[column], Path.cwd())
+            data[column] = resolve_paths(data[column], Path(base_dir or Path.cwd()))
         strategy_name, _ = get_strategy(strategy)
         if not isinstance(learner, str):
             raise TypeError("A project stores its settings as text: pass the learner by name.")
@@ -313,6 +315,9 @@ class Project:
                 return None
             removed = table.loc[mine[-1]].to_dict()
             write_csv(self.path / "annotations.csv", table.drop(index=mine[-1]))
+            removed.update(row=self._rows([removed["row"]])[0],
+                           label=self._labels([removed["label"]])[0],
+                           round=int(removed["round"]))
             return removed
 
     def _store(self, answers: pd.DataFrame) -> pd.DataFrame:
@@ -324,8 +329,9 @@ class Project:
         rows = raw["row"].map(lambda v: by_text.get(str(v).strip(), str(v).strip()))
         labels = raw["label"].map(lambda v: np.nan if pd.isna(v) or str(v).strip() == ""
                                   else by_class.get(str(v).strip(), str(v).strip()))
-        new = pd.DataFrame({"row": rows, "annotator": raw["annotator"].astype(str).str.strip()
-                            .replace({"nan": ""}), "label": labels})
+        names = raw["annotator"].map(lambda v: "" if v is None or (isinstance(v, float) and
+                                                                  np.isnan(v)) else str(v).strip())
+        new = pd.DataFrame({"row": rows, "annotator": names, "label": labels})
         problems = []
         if new["label"].isna().any():
             problems.append(f"{int(new['label'].isna().sum())} lines with a blank label "

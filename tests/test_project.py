@@ -108,6 +108,14 @@ def test_an_annotator_cannot_answer_a_row_twice(project, truth):
     project.import_answers(answers(project, truth, n=3), annotator="bob")  # a second opinion
 
 
+def test_a_blank_annotator_is_refused(project, truth):
+    before = stored_bytes(project)
+    for name in (None, "", "  "):
+        with pytest.raises(ValueError, match="blank annotator"):
+            project.record(project.queue()["row"][0], "class_0", name)
+    assert stored_bytes(project) == before
+
+
 def test_answers_need_an_annotator(project, truth):
     with pytest.raises(ValueError, match="Say who answered"):
         project.import_answers(answers(project, truth))
@@ -124,7 +132,7 @@ def test_undo_withdraws_only_the_latest_answer_of_that_annotator(project, truth)
     project.import_answers(answers(project, truth, n=2), annotator="ana")
     project.import_answers(answers(project, truth, n=1), annotator="bob")
     removed = project.undo("ana")
-    assert removed["annotator"] == "ana" and removed["row"] == str(project.queue()["row"][1])
+    assert removed["annotator"] == "ana" and removed["row"] == project.queue()["row"][1]
     assert project.undo("nobody") is None
     assert len(project.annotations) == 12 + 2
 
