@@ -24,7 +24,7 @@ CURVE = ["strategy", "seed", "round", "n_labeled", "n_annotations", "accuracy",
          "balanced_accuracy"]
 
 
-def bench(df: pd.DataFrame, strategies=("activelab", "random"), seeds=(0, 1, 2), *,
+def bench(df: pd.DataFrame, strategies=("auto", "random"), seeds=(0, 1, 2), *,
           rounds: int = 10, batch: int = 150, out=None, baseline: str = "random",
           **loop_kwargs) -> pd.DataFrame:
     """Run ``loop`` for every strategy and seed; return the tidy learning curves.

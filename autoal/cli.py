@@ -91,11 +91,11 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser(
-        "demo", help="run ActiveLab beside random on the images shipped in data/",
+        "demo", help="run the default strategy beside random on the images shipped in data/",
         description="Runs the loop on data/fashion (Fashion-MNIST sample) with each strategy "
                     "from the same start, prints the learning curves and writes a PNG plot.")
     demo.add_argument("--batch", type=int, default=100, help="labels per round (default 100)")
-    demo.add_argument("--strategies", nargs="+", default=["activelab", "random"])
+    demo.add_argument("--strategies", nargs="+", default=["auto", "random"])
     demo.add_argument("--data", help=f"labels file (default {DEMO_DATA})")
     demo.add_argument("--out", default="autoal-demo", help="output folder (default autoal-demo)")
     _common_options(demo)
@@ -108,7 +108,7 @@ def _build_parser() -> argparse.ArgumentParser:
                                   "its folder")
     run.add_argument("--batch", type=int, default=150, help="labels per round (default 150)")
     run.add_argument("--label", default="label", help="label column (default 'label')")
-    run.add_argument("--strategy", default="activelab", help="query strategy (default activelab)")
+    run.add_argument("--strategy", default="auto", help="query strategy (default auto)")
     run.add_argument("--out", default="autoal-out", help="output folder (default autoal-out)")
     run.add_argument("--annotators", type=float, nargs="+", metavar="ACCURACY",
                      help="simulate noisy annotators with these accuracies (e.g. 0.9 0.8 0.65) "
@@ -121,7 +121,7 @@ def _build_parser() -> argparse.ArgumentParser:
                     "under the learning curve and the label-saving ratio against random, "
                     "and writes curves.csv, summary.csv and learning_curves.png.")
     bench.add_argument("file", help="CSV or Parquet file")
-    bench.add_argument("--strategies", nargs="+", default=["activelab", "random"])
+    bench.add_argument("--strategies", nargs="+", default=["auto", "random"])
     bench.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     bench.add_argument("--batch", type=int, default=150, help="labels per round (default 150)")
     bench.add_argument("--label", default="label", help="label column (default 'label')")
@@ -146,7 +146,7 @@ def _project_commands(commands) -> None:
                                                       "row number)")
     init.add_argument("--column-types", nargs="+", metavar="COLUMN=TYPE", default=[],
                       help="override column types: image_path, text, categorical, numerical")
-    init.add_argument("--strategy", default="activelab", help="query strategy (default activelab)")
+    init.add_argument("--strategy", default="auto", help="query strategy (default auto)")
     init.add_argument("--learner", default="auto",
                       choices=["auto", "tabular", "embedding", "multimodal"])
     init.add_argument("--time-limit", type=float, default=None,

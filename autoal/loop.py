@@ -116,7 +116,7 @@ def _interactive() -> bool:
 
 
 def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "label",
-         strategy="activelab", init=8, test=None, test_size: float = 0.2, learner="auto",
+         strategy="auto", init=8, test=None, test_size: float = 0.2, learner="auto",
          seed: int = 0, time_limit=None, workdir=None, column_types=None, annotators=None,
          oracle=None, base_dir=None, progress: bool = True, chunk_size: int = 100_000,
          ray_address=None, stop=None) -> Result:
@@ -130,7 +130,9 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
         only evaluated).
     batch : rows to label per round.
     label : name of the label column.
-    strategy : a name from :data:`autoal.strategies.STRATEGIES` or a function.
+    strategy : a name from :data:`autoal.strategies.STRATEGIES` or a function; the
+        default ``"auto"`` is :func:`autoal.strategies.auto` (ActiveLab judges second
+        opinions; new rows by a typical-pick warm-up, then diverse smallest margins).
     init : the initial labeled set: ``int`` examples per class at random, a list of
         row labels, or a boolean mask over ``df``.
     test : rows held out for evaluation only: a DataFrame, a list of row labels of

@@ -72,7 +72,7 @@ class Project:
 
     @classmethod
     def init(cls, data, workdir, *, label: str = "label", column_types=None, classes=None,
-             id_column=None, strategy="activelab", learner="auto", seed: int = 0,
+             id_column=None, strategy="auto", learner="auto", seed: int = 0,
              time_limit=None, relabel: bool = False, base_dir=None) -> Project:
         """Start a project from ``data`` (a DataFrame or a CSV/Parquet path).
 

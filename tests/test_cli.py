@@ -40,11 +40,11 @@ def test_demo_on_small_images(image_csv, tmp_path):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     header = lines.index("Test accuracy by round and number of labeled rows:")
-    assert lines[header + 1].split() == ["labels", "activelab", "random"]
+    assert lines[header + 1].split() == ["labels", "auto", "random"]
     assert lines[header + 3].split()[:2] == ["0", "4"]  # round 0: 2 per class
     assert "Mean seconds per round:" in done.stdout
     assert (tmp_path / "demo" / "learning_curve.png").is_file()
-    assert (tmp_path / "demo" / "activelab" / "queries.csv").is_file()
+    assert (tmp_path / "demo" / "auto" / "queries.csv").is_file()
 
 
 def test_run_with_noisy_annotators_reports_them(tmp_path):

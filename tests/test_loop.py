@@ -29,7 +29,7 @@ def test_result_shape_and_history(blobs):
     assert len(result.labeled) == 21
     assert result.classes == ["class_0", "class_1", "class_2"]
     assert set(result.queries.columns) == {"round", "row", "kind", "score"}
-    assert result.strategy == "activelab"
+    assert result.strategy == "auto"
 
 
 def test_batches_are_unique_rows_from_the_unlabeled_pool(blobs):

@@ -9,6 +9,7 @@ def test_public_surface_is_pinned():
     for name in autoal.__all__:
         assert hasattr(autoal, name)
     assert sorted(autoal.STRATEGIES) == [
-        "activelab", "activelab_ensemble", "activelab_margin", "bald", "cluster", "coreset", "entropy",
+        "activelab", "activelab_ensemble", "activelab_margin", "activelab_margin_diverse_warm",
+        "activelab_margin_diverse_warm_typical", "auto", "bald", "cluster", "coreset", "entropy",
         "expected_model_change", "good_random", "information_density", "kl_divergence", "least_confidence",
-        "margin", "margin_diverse", "random", "variation_ratio", "vote_entropy"]
+        "margin", "margin_diverse", "random", "typical", "variation_ratio", "vote_entropy"]

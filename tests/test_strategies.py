@@ -79,13 +79,15 @@ def test_shape_finite_and_labeled_pool(name):
 
 RANDOM = {"random", "good_random"}
 # Ignores the probabilities: covers the feature space instead.
-PROBABILITY_FREE = {"coreset"}
+PROBABILITY_FREE = {"coreset", "typical"}
+# A warm-up ignores the model while few rows per class are labeled (LABELS: 1 per class).
+WARM = {name for name in STRATEGIES if "_warm" in name} | {"auto"}
 # Break exact ties in their own ranking with rng draws (so tied rows do not follow the rows).
 TIES_BY_RNG = {"cluster", "coreset", "margin_diverse"}
 DISTINCT = np.array([[0.90, 0.06, 0.04], [0.40, 0.35, 0.25], [0.50, 0.45, 0.05], [0.34, 0.33, 0.33]])
 
 
-@pytest.mark.parametrize("name", sorted(set(STRATEGIES) - RANDOM - PROBABILITY_FREE))
+@pytest.mark.parametrize("name", sorted(set(STRATEGIES) - RANDOM - PROBABILITY_FREE - WARM))
 def test_direction_lower_means_label_sooner(name):
     """The confident row must score above the row the model cannot decide on.
 
@@ -97,7 +99,7 @@ def test_direction_lower_means_label_sooner(name):
     assert scores[0] > scores[3]
 
 
-@pytest.mark.parametrize("name", sorted(set(STRATEGIES) - RANDOM))
+@pytest.mark.parametrize("name", sorted(set(STRATEGIES) - RANDOM - WARM))
 def test_permuting_rows_permutes_scores(name):
     order = np.array([2, 0, 3, 1])
     probs = DISTINCT if name in TIES_BY_RNG else PROBS
@@ -434,3 +436,188 @@ def test_committee_and_feature_strategies_with_autogluon(blobs):
                        atol=1e-6)
     assert bald(stacked.mean(axis=0), samples=stacked).unlabeled.shape == (5,)
     assert result.model.embed(rows).shape == (5, 4)
+
+
+# Candidates for the default (issue 4): ActiveLab's relabel split with margin's new rows,
+# and a random warm-up.
+
+SPLIT_PROBS = np.array([
+    [0.45, 0.45, 0.10],  # margin 0: torn between two (least confidence ranks it second)
+    [0.40, 0.30, 0.30],  # margin .10, the lowest top probability: least confidence's first
+    [0.90, 0.05, 0.05],  # margin .85: confident
+    [0.60, 0.35, 0.05],  # margin .25
+])
+
+
+def test_activelab_margin_keeps_activelab_relabels_and_picks_new_rows_by_margin():
+    from autoal.strategies import activelab, activelab_margin
+
+    al = activelab(SPLIT_PROBS, labels=LABELS, pred_probs=LABELED_PROBS)
+    am = activelab_margin(SPLIT_PROBS, labels=LABELS, pred_probs=LABELED_PROBS)
+    assert np.array_equal(am.labeled, al.labeled)  # the labeled pool untouched
+    assert np.allclose(np.sort(am.unlabeled), np.sort(al.unlabeled))  # same values...
+    assert list(np.argsort(al.unlabeled)) == [1, 0, 3, 2]  # ...ActiveLab's order: top probability
+    assert list(np.argsort(am.unlabeled)) == [0, 1, 3, 2]  # ...handed out by margin
+    everyone = np.ones(len(LABELS), dtype=bool)
+    for batch in range(1, len(SPLIT_PROBS) + len(LABELS) + 1):
+        a = select_batch(al.unlabeled, al.labeled, batch, np.random.default_rng(0), everyone)
+        b = select_batch(am.unlabeled, am.labeled, batch, np.random.default_rng(0), everyone)
+        assert sorted(b.relabel) == sorted(a.relabel)  # as many second opinions, the same rows
+        assert b.relabel_requests == a.relabel_requests
+        assert list(b.new) == [0, 1, 3, 2][:len(a.new)]  # new rows: smallest margin first
+
+
+def test_warm_up_picks_like_random_while_the_labeled_pool_is_small():
+    from autoal.strategies import activelab_margin, random, warm_up
+
+    warm = warm_up(activelab_margin, per_class=2)
+    assert warm.__name__ == "activelab_margin_warm" and warm.needs == ()
+    # 3 labeled rows, 3 classes: 1 per class < 2, so the new rows come in random order...
+    for seed in range(5):
+        scores = warm(SPLIT_PROBS, labels=LABELS, pred_probs=LABELED_PROBS,
+                      rng=np.random.default_rng(seed))
+        draws = random(SPLIT_PROBS, rng=np.random.default_rng(seed)).unlabeled
+        assert list(np.argsort(scores.unlabeled)) == list(np.argsort(draws))
+        # ...on ActiveLab's scale, so the labeled pool keeps its place against them.
+        base = activelab_margin(SPLIT_PROBS, labels=LABELS, pred_probs=LABELED_PROBS)
+        assert np.array_equal(scores.labeled, base.labeled)
+        assert np.allclose(np.sort(scores.unlabeled), np.sort(base.unlabeled))
+        nobody = np.zeros(len(LABELS), dtype=bool)  # one annotator: no second opinions
+        picked = select_batch(scores.unlabeled, scores.labeled, 2, np.random.default_rng(seed),
+                              nobody)
+        assert list(picked.new) == list(np.argsort(draws)[:2])
+    # 6 labeled rows = 2 per class: the warm-up is over, the scores are activelab_margin's.
+    labels = np.array([[0.0], [1.0], [2.0], [0.0], [1.0], [2.0]])
+    probs = np.vstack([LABELED_PROBS, LABELED_PROBS[::-1]])
+    after = warm(SPLIT_PROBS, labels=labels, pred_probs=probs, rng=np.random.default_rng(0))
+    base = activelab_margin(SPLIT_PROBS, labels=labels, pred_probs=probs)
+    assert np.array_equal(after.unlabeled, base.unlabeled)
+    assert np.array_equal(after.labeled, base.labeled)
+
+
+def test_warm_up_without_a_labeled_pool_is_random_and_keeps_needs():
+    from autoal.strategies import random, warm_up
+
+    warm = warm_up("margin")
+    scores = warm(PROBS, rng=np.random.default_rng(3))
+    assert scores.labeled is None
+    assert np.array_equal(scores.unlabeled, random(PROBS, rng=np.random.default_rng(3)).unlabeled)
+    with pytest.raises(ValueError, match="'margin_warm' strategy needs a numpy Generator"):
+        warm(PROBS)
+    assert set(warm_up(diverse("margin")).needs) == {"features", "batch"}
+    with pytest.raises(ValueError, match="'per_class' parameter of warm_up must be a number "
+                                         ">= 0. Got -1"):
+        warm_up("margin", per_class=-1)
+    with pytest.raises(ValueError, match="'strategy' parameter must be one of"):
+        warm_up("nope")
+
+
+def three_blobs():
+    """40, 20 and 6 rows around three far-apart centres (2 features)."""
+    rng = np.random.default_rng(0)
+    return np.vstack([rng.normal(0, 1, (40, 2)), rng.normal(20, 1, (20, 2)),
+                      rng.normal(-20, 1, (6, 2))])
+
+
+def test_typical_takes_the_most_typical_row_of_the_biggest_uncovered_clusters():
+    from autoal.strategies import typical
+
+    x = three_blobs()
+    probs = np.full((len(x), 3), 1 / 3)
+    scores = typical(probs, features_unlabeled=x, features_labeled=np.empty((0, 2)), batch=3,
+                     rng=np.random.default_rng(1)).unlabeled
+    first = np.argsort(scores)[:3]
+    assert first[0] < 40 and 40 <= first[1] < 60 and first[2] >= 60  # biggest cluster first
+    assert scores[first].max() <= 1 / 3 < 2 / 3 <= np.delete(scores, first).min()
+    centre = x[:40].mean(axis=0)
+    spread = np.linalg.norm(x[:40] - centre, axis=1)
+    assert np.linalg.norm(x[first[0]] - centre) < np.quantile(spread, 0.25)  # from the dense core
+    # A labeled row in the big blob covers it: the two picks come from the other blobs.
+    scores = typical(probs, features_unlabeled=x, features_labeled=np.array([[0.0, 0.0]]),
+                     batch=2, rng=np.random.default_rng(1)).unlabeled
+    first = np.argsort(scores)[:2]
+    assert 40 <= first[0] < 60 and first[1] >= 60
+
+
+def test_registered_candidates_keep_activelab_relabels_and_hand_over_to_diverse_margin():
+    from autoal.strategies import activelab, typical, with_activelab
+
+    x = three_blobs()
+    probs = np.random.default_rng(2).dirichlet(np.ones(3), size=len(x))
+    rows = [0, 40, 60, 1, 41, 61, 2, 42, 62]
+    labeled_x, labeled_probs = x[rows], probs[rows]
+    labels = np.tile([[0.0], [1.0], [2.0]], (3, 1))
+    extra = dict(features_unlabeled=x, features_labeled=labeled_x, batch=4)
+    everyone = np.ones(len(labels), dtype=bool)
+    al = activelab(probs, labels=labels, pred_probs=labeled_probs)
+    inner = diverse("margin")(probs, labels=labels, pred_probs=labeled_probs,
+                              rng=np.random.default_rng(0), **extra).unlabeled
+    for name in ("activelab_margin_diverse_warm", "activelab_margin_diverse_warm_typical"):
+        strategy = STRATEGIES[name]
+        assert set(strategy.needs) == {"features", "batch"}
+        # 9 labeled rows, 3 classes: past the warm-up. ActiveLab's labeled scores and values...
+        scores = strategy(probs, labels=labels, pred_probs=labeled_probs,
+                          rng=np.random.default_rng(0), **extra)
+        assert np.array_equal(scores.labeled, al.labeled)
+        assert np.allclose(np.sort(scores.unlabeled), np.sort(al.unlabeled))
+        # ...handed out in diverse(margin)'s order...
+        assert list(np.argsort(scores.unlabeled, kind="stable")[:4]) == list(
+            np.argsort(inner, kind="stable")[:4])
+        # ...so every batch holds exactly ActiveLab's second opinions.
+        for batch in (1, 4, 12, 30):
+            a = select_batch(al.unlabeled, al.labeled, batch, np.random.default_rng(0), everyone)
+            b = select_batch(scores.unlabeled, scores.labeled, batch, np.random.default_rng(0),
+                             everyone)
+            assert sorted(b.relabel) == sorted(a.relabel)
+    # 3 labeled rows (1 per class): the typical warm-up puts typical's picks first.
+    small = dict(features_unlabeled=x, features_labeled=labeled_x[:3], batch=2)
+    warm = STRATEGIES["activelab_margin_diverse_warm_typical"](
+        probs, labels=labels[:3], pred_probs=labeled_probs[:3], rng=np.random.default_rng(0),
+        **small)
+    picks = typical(probs, features_unlabeled=x, features_labeled=labeled_x[:3], batch=2,
+                    rng=np.random.default_rng(0)).unlabeled
+    assert list(np.argsort(warm.unlabeled)[:2]) == list(np.argsort(picks)[:2])
+    assert with_activelab("margin").__name__ == "activelab_margin"
+    assert np.array_equal(
+        with_activelab("margin")(PROBS, labels=LABELS, pred_probs=LABELED_PROBS).unlabeled,
+        STRATEGIES["activelab_margin"](PROBS, labels=LABELS, pred_probs=LABELED_PROBS).unlabeled)
+
+
+def test_auto_uses_row_features_when_the_model_has_them():
+    from autoal.strategies import _WITH_FEATURES, _WITHOUT_FEATURES, auto
+
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(3), size=40)
+    labels = np.repeat(np.arange(3.0), 4)[:, None]  # 4 per class: past the warm-up
+    labeled = rng.dirichlet(np.ones(3), size=12)
+    features = {"features_unlabeled": rng.normal(size=(40, 5)),
+                "features_labeled": rng.normal(size=(12, 5))}
+    args = dict(labels=labels, pred_probs=labeled)
+    with_rows = auto(probs, **args, rng=np.random.default_rng(1), batch=4, **features)
+    expected = _WITH_FEATURES(probs, **args, rng=np.random.default_rng(1), batch=4, **features)
+    np.testing.assert_array_equal(with_rows.unlabeled, expected.unlabeled)
+    without = auto(probs, **args, rng=np.random.default_rng(1), batch=4)
+    expected = _WITHOUT_FEATURES(probs, **args, rng=np.random.default_rng(1))
+    np.testing.assert_array_equal(without.unlabeled, expected.unlabeled)
+    assert not np.array_equal(with_rows.unlabeled, without.unlabeled)
+
+
+def test_optional_inputs_come_only_from_models_that_have_them(blobs):
+    from autoal.strategies import auto, strategy_inputs
+
+    features = blobs.drop(columns=["label"])
+
+    class Plain:
+        def predict_proba(self, df):
+            return None
+
+    class Embeds(Plain):
+        def embed(self, df):
+            return df.to_numpy()
+
+    common = dict(features=features, unlabeled=features.index[5:], labeled=features.index[:5],
+                  classes=sorted(blobs["label"].unique()), batch=3)
+    assert strategy_inputs(auto, model=Plain(), **common) == {"batch": 3}
+    given = strategy_inputs(auto, model=Embeds(), **common)
+    assert given["features_unlabeled"].shape == (len(features) - 5, 4)
+    assert given["features_labeled"].shape == (5, 4)
