@@ -548,6 +548,19 @@ def _features(strategy, features, n, name="features_unlabeled") -> np.ndarray:
     return features
 
 
+def _feature_pair(strategy, features_unlabeled, features_labeled, n):
+    """Both pools' features as float arrays with the same columns (none labeled: ``(0, d)``)."""
+    x = _features(strategy, features_unlabeled, n)
+    if features_labeled is None or len(features_labeled) == 0:
+        return x, np.empty((0, x.shape[1]))
+    labeled = _features(strategy, features_labeled, len(features_labeled), "features_labeled")
+    if labeled.shape[1] != x.shape[1]:
+        raise ValueError(f"The 'features_labeled' argument of the {strategy!r} strategy must "
+                         f"have {x.shape[1]} columns, as 'features_unlabeled'. Got "
+                         f"{labeled.shape[1]}.")
+    return x, labeled
+
+
 def _sq_distances(a, b) -> np.ndarray:
     """Squared Euclidean distances between the rows of ``a`` and ``b``, shape ``(len(a), len(b))``."""
     d = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2.0 * a @ b.T
@@ -639,13 +652,7 @@ def coreset(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None,
     batch = check_int("batch", batch, minimum=1, owner="the 'coreset' strategy")
     if n == 0:
         return Scores(np.empty(0))
-    x = _features("coreset", features_unlabeled, n)
-    labeled = (np.empty((0, x.shape[1])) if features_labeled is None or len(features_labeled) == 0
-               else _features("coreset", features_labeled, len(features_labeled),
-                              "features_labeled"))
-    if labeled.shape[1] != x.shape[1]:
-        raise ValueError(f"The 'features_labeled' argument of the 'coreset' strategy must have "
-                         f"{x.shape[1]} columns, as 'features_unlabeled'. Got {labeled.shape[1]}.")
+    x, labeled = _feature_pair("coreset", features_unlabeled, features_labeled, n)
     distance = _min_sq_distance(x, labeled)
     tiebreak = _draws(rng, n)
     picked = np.zeros(n, dtype=bool)
@@ -769,13 +776,7 @@ def typical(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None,
     batch = check_int("batch", batch, minimum=1, owner="the 'typical' strategy")
     if n == 0:
         return Scores(np.empty(0))
-    x = _features("typical", features_unlabeled, n)
-    labeled = (np.empty((0, x.shape[1])) if features_labeled is None or len(features_labeled) == 0
-               else _features("typical", features_labeled, len(features_labeled),
-                              "features_labeled"))
-    if labeled.shape[1] != x.shape[1]:
-        raise ValueError(f"The 'features_labeled' argument of the 'typical' strategy must have "
-                         f"{x.shape[1]} columns, as 'features_unlabeled'. Got {labeled.shape[1]}.")
+    x, labeled = _feature_pair("typical", features_unlabeled, features_labeled, n)
     candidates = np.arange(n)
     if n > CLUSTER_SAMPLE:
         candidates = np.sort((rng or np.random.default_rng(0)).choice(n, CLUSTER_SAMPLE,
