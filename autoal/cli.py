@@ -71,15 +71,25 @@ def _timing_table(results: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).T.rename(columns=lambda c: c.replace("_seconds", " s"))
 
 
+def _data_file(parser) -> None:
+    parser.add_argument("file", help="CSV or Parquet file; relative image paths resolve "
+                                     "against its folder")
+
+
+def _learner_options(parser) -> None:
+    from .learners import LEARNERS
+
+    parser.add_argument("--learner", default="auto", choices=list(LEARNERS))
+    parser.add_argument("--time-limit", type=float, default=None,
+                        help="seconds per AutoGluon fit (default: no limit)")
+
+
 def _common_options(parser) -> None:
     parser.add_argument("--rounds", type=int, default=10, help="query rounds (default 10)")
     parser.add_argument("--init", type=int, default=8,
                         help="initial labeled examples per class (default 8)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--learner", default="auto",
-                        choices=["auto", "tabular", "embedding", "multimodal"])
-    parser.add_argument("--time-limit", type=float, default=None,
-                        help="seconds per AutoGluon fit (default: no limit)")
+    _learner_options(parser)
     parser.add_argument("--test-size", type=float, default=0.2,
                         help="fraction held out for evaluation (default 0.2)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logs")
@@ -104,8 +114,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "run", help="run the loop on a CSV or Parquet file",
         description="Simulated active labeling on FILE: every row's label is known and revealed "
                     "only when the loop queries it.")
-    run.add_argument("file", help="CSV or Parquet file; relative image paths resolve against "
-                                  "its folder")
+    _data_file(run)
     run.add_argument("--batch", type=int, default=150, help="labels per round (default 150)")
     run.add_argument("--label", default="label", help="label column (default 'label')")
     run.add_argument("--strategy", default="auto", help="query strategy (default auto)")
@@ -120,7 +129,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Runs each strategy once per seed from the same starts; prints the area "
                     "under the learning curve and the label-saving ratio against random, "
                     "and writes curves.csv, summary.csv and learning_curves.png.")
-    bench.add_argument("file", help="CSV or Parquet file")
+    _data_file(bench)
     bench.add_argument("--strategies", nargs="+", default=["auto", "random"])
     bench.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     bench.add_argument("--batch", type=int, default=150, help="labels per round (default 150)")
@@ -137,8 +146,7 @@ def _project_commands(commands) -> None:
         "init", help="start a labeling project from a CSV/Parquet where some labels are missing",
         description="Rows with a label are the first training set; rows without one are the "
                     "pool people will label. Everything is kept in the run directory DIR.")
-    init.add_argument("file", help="CSV or Parquet file; relative image paths resolve against "
-                                   "its folder")
+    _data_file(init)
     init.add_argument("--workdir", required=True, help="the project's run directory (new)")
     init.add_argument("--label", default="label", help="label column (default 'label')")
     init.add_argument("--classes", nargs="+", help="every class, if some have no label yet")
@@ -147,10 +155,7 @@ def _project_commands(commands) -> None:
     init.add_argument("--column-types", nargs="+", metavar="COLUMN=TYPE", default=[],
                       help="override column types: image_path, text, categorical, numerical")
     init.add_argument("--strategy", default="auto", help="query strategy (default auto)")
-    init.add_argument("--learner", default="auto",
-                      choices=["auto", "tabular", "embedding", "multimodal"])
-    init.add_argument("--time-limit", type=float, default=None,
-                      help="seconds per AutoGluon fit (default: no limit)")
+    _learner_options(init)
     init.add_argument("--relabel", action="store_true",
                       help="let the queue ask for second opinions on doubtful labels")
     init.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

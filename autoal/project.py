@@ -154,6 +154,10 @@ class Project:
         done = done[done["round"] == self.round + 1]["row"].value_counts()
         return table.assign(answers=table["row"].map(done).fillna(0).astype(int).to_numpy())
 
+    def row_id(self, text):
+        """The row whose id reads ``text`` (as in a CSV or a URL), or None."""
+        return self._rows.get(text)
+
     def media(self, row) -> Path | None:
         """The image file to show for ``row``, if the data has an image column."""
         column = self._column(IMAGE)
@@ -308,27 +312,22 @@ class Project:
         """Withdraw ``annotator``'s latest answer to the current queue; returns the line
         removed, or None if there is none. Answers to earlier queues are never touched."""
         with self._locked("annotations"):
-            table = self.run.read_csv("annotations.csv")
+            table = self.annotations
             mine = table.index[(table["annotator"] == annotator)
-                               & (table["round"].astype(int) == self.round + 1)]
+                               & (table["round"] == self.round + 1)]
             if not len(mine):
                 return None
             removed = table.loc[mine[-1]].to_dict()
             write_csv(self.path / "annotations.csv", table.drop(index=mine[-1]))
-            removed.update(row=self._rows([removed["row"]])[0],
-                           label=self._labels([removed["label"]])[0],
-                           round=int(removed["round"]))
-            return removed
+            return {**removed, "round": int(removed["round"])}
 
     def _store(self, answers: pd.DataFrame) -> pd.DataFrame:
-        table = self.run.read_csv("annotations.csv")
         existing = self.annotations
-        by_text = {str(r): r for r in self.data.index}
-        by_class = {str(c): c for c in self.classes}
         raw = answers.reset_index(drop=True)
-        rows = raw["row"].map(lambda v: by_text.get(str(v).strip(), str(v).strip()))
+        # Known rows and classes back to their own values; anything else stays text.
+        rows = raw["row"].map(lambda v: self._rows.get(str(v).strip(), str(v).strip()))
         labels = raw["label"].map(lambda v: np.nan if pd.isna(v) or str(v).strip() == ""
-                                  else by_class.get(str(v).strip(), str(v).strip()))
+                                  else self._labels.get(str(v).strip(), str(v).strip()))
         names = raw["annotator"].map(lambda v: "" if v is None or (isinstance(v, float) and
                                                                   np.isnan(v)) else str(v).strip())
         new = pd.DataFrame({"row": rows, "annotator": names, "label": labels})
@@ -337,7 +336,7 @@ class Project:
             problems.append(f"{int(new['label'].isna().sum())} lines with a blank label "
                             f"(rows {format_examples(new.loc[new['label'].isna(), 'row'])})")
         queued = set(self.queue()["row"])
-        outside = [r for r in new["row"] if r in by_text.values() and r not in queued]
+        outside = [r for r in new["row"] if self.row_id(r) is not None and r not in queued]
         if outside:
             problems.append(f"rows not in the current queue (round {self.round}): "
                             f"{format_examples(outside)}")
@@ -353,8 +352,7 @@ class Project:
         if problems:
             raise ValueError("Answers refused, nothing was stored: " + "; ".join(problems) + ".")
         lines = new.assign(round=self.round + 1, time=_now())
-        stored = pd.concat([table, lines.astype(str)], ignore_index=True)
-        write_csv(self.path / "annotations.csv", stored)
+        write_csv(self.path / "annotations.csv", pd.concat([existing, lines], ignore_index=True))
         return lines
 
     # ---- helpers ---------------------------------------------------------------------

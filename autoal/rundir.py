@@ -104,6 +104,10 @@ class Decoder:
         self.what = what
         self.lookup = {str(v): v for v in values}
 
+    def get(self, value, default=None):
+        """The value whose text is ``str(value)``, or ``default``."""
+        return self.lookup.get(str(value), default)
+
     def __call__(self, values) -> list:
         out, unknown = [], []
         for v in values:

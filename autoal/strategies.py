@@ -950,19 +950,17 @@ def strategy_inputs(strategy, *, model, features, unlabeled, labeled, classes, b
         raise ValueError(f"The 'needs' attribute of the {name!r} strategy must list only "
                          f"{sorted(NEEDS)}. Got {unknown}.")
     optional = tuple(getattr(strategy, "optional", ()))
-    unknown += [need for need in optional if need not in NEEDS]
+    unknown = [need for need in optional if need not in NEEDS]
     if unknown:
-        raise ValueError(f"The 'needs' and 'optional' attributes of the {name!r} strategy "
-                         f"must list only {sorted(NEEDS)}. Got {unknown}.")
-    methods = {"committee": "committee_proba", "committee_labeled": "committee_oof_proba",
-               "samples": "sample_proba", "features": "embed"}
+        raise ValueError(f"The 'optional' attribute of the {name!r} strategy must list only "
+                         f"{sorted(NEEDS)}. Got {unknown}.")
     needs += tuple(need for need in optional if need not in needs
-                   and callable(getattr(model, methods.get(need, ""), None)))
+                   and callable(getattr(model, _METHODS.get(need, ""), None)))
     extra = {}
     if "batch" in needs:
         extra["batch"] = batch
     if "committee" in needs:
-        method = _model_method(model, "committee_proba", name, "committee")
+        method = _model_method(model, "committee", name)
         extra["committee"] = _per_member(method, features, unlabeled, classes, chunk_size)
         if 0 < len(extra["committee"]) < 2:
             warnings.warn(f"The {name!r} strategy's committee has one member: the model "
@@ -970,19 +968,25 @@ def strategy_inputs(strategy, *, model, features, unlabeled, labeled, classes, b
                           f"models (the learner's hyperparameters) for a real committee.",
                           UserWarning, stacklevel=2)
     if "committee_labeled" in needs:
-        method = _model_method(model, "committee_oof_proba", name, "committee_labeled")
+        method = _model_method(model, "committee_labeled", name)
         extra["committee_labeled"] = _labeled_members(method(), labeled, classes)
     if "samples" in needs:
-        method = _model_method(model, "sample_proba", name, "samples")
+        method = _model_method(model, "samples", name)
         extra["samples"] = _per_member(method, features, unlabeled, classes, chunk_size)
     if "features" in needs:
-        method = _model_method(model, "embed", name, "features")
+        method = _model_method(model, "features", name)
         extra["features_unlabeled"] = _embedded(method, features, unlabeled, chunk_size)
         extra["features_labeled"] = _embedded(method, features, labeled, chunk_size)
     return extra
 
 
-def _model_method(model, method, strategy, need):
+#: The model method each input comes from.
+_METHODS = {"committee": "committee_proba", "committee_labeled": "committee_oof_proba",
+            "samples": "sample_proba", "features": "embed"}
+
+
+def _model_method(model, need, strategy):
+    method = _METHODS[need]
     found = getattr(model, method, None)
     if not callable(found):
         raise ValueError(

@@ -34,7 +34,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from ._checks import check_int
-from .data import IMAGE, TEXT
 from .project import GIVEN, Project
 
 __all__ = ["make_server", "serve"]
@@ -98,12 +97,7 @@ class _Labeling:
 
     def __init__(self, project: Project):
         self.project = project
-        self.rows = {str(r): r for r in project.data.index}
-        types = project.config["column_types"]
-        columns = {t: next((c for c, u in types.items() if u == t and c in project.data), None)
-                   for t in (IMAGE, TEXT)}
-        # As the queue's ``show`` column is written (Project.next): image, else text, else values.
-        self.show_kind = ("image" if columns[IMAGE] else "text" if columns[TEXT] else "values")
+        self.show_kind = project.show_kind()
 
     def state(self, annotator: str) -> dict:
         project = self.project
@@ -146,7 +140,7 @@ class _Labeling:
 
     def media(self, text: str):
         """The image file of a queued row, or a 404 for anything else."""
-        row = self.rows.get(text)
+        row = self.project.row_id(text)
         if row is None or row not in set(self.project.queue()["row"]):
             raise _Refused(404, f"Row {text!r} is not in the current queue.")
         path = self.project.media(row)
@@ -157,7 +151,7 @@ class _Labeling:
     def _row(self, value):  # membership of the queue is checked by Project.record
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise _Refused(400, f"The 'row' must be a row id (text). Got {value!r}.")
-        row = self.rows.get(str(value))
+        row = self.project.row_id(value)
         if row is None:
             raise _Refused(400, f"Row {str(value)!r} does not exist in this project.")
         return row
