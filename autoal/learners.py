@@ -1,12 +1,17 @@
-"""Learners: what the loop refits each round.
+"""Learners: what the engine refits each round.
 
 The protocol is small, so a test backend can be a few lines::
 
     class Learner(Protocol):
         def fit(self, data: pd.DataFrame, label: str) -> Model: ...
         # optional: called once with every row's features (pool and test) and the
-        # loop's column types before the first fit
+        # run's column types before the first fit
         def prepare(self, data: pd.DataFrame, column_types: dict) -> None: ...
+        # optional: a configured copy for one fit (its folder, the run's seed and
+        # time limit), sharing what prepare() computed; the original is unchanged
+        def with_context(self, *, path=None, seed=None, time_limit=None) -> Learner: ...
+        # optional: True when its models always carry oof_proba
+        gives_oof_proba: bool
 
     class Model(Protocol):
         def predict_proba(self, data: pd.DataFrame) -> pd.DataFrame: ...
@@ -14,7 +19,7 @@ The protocol is small, so a test backend can be a few lines::
         oof_proba: pd.DataFrame | None
         # optional: the AutoGluon predictor behind the model
         predictor: object
-        # optional, for strategies that need them (autoal.strategies.strategy_inputs):
+        # optional, for strategies that need them (autoal.predict.strategy_inputs):
         # one DataFrame per committee member / per stochastic sample, and row features
         def committee_proba(self, data: pd.DataFrame) -> list[pd.DataFrame]: ...
         def committee_oof_proba(self) -> list[pd.DataFrame]: ...  # training rows
@@ -22,9 +27,13 @@ The protocol is small, so a test backend can be a few lines::
         def embed(self, data: pd.DataFrame) -> np.ndarray: ...  # shape (n, d)
 
 ``predict_proba`` returns one column per class the model knows, named by the
-class (AutoGluon's contract); the loop re-indexes columns to its own class list,
-with zeros for classes the model has not seen yet. A model without ``oof_proba``
-gets out-of-sample probabilities by cross-fitting (:func:`cross_fit_proba`).
+class (AutoGluon's contract); the engine re-indexes columns to its own class list,
+with zeros for classes the model has not seen yet (:func:`autoal.predict.align_proba`).
+
+Out-of-sample probabilities for the labeled rows are the learner's job: a learner
+that does not declare ``gives_oof_proba = True`` is wrapped in :class:`CrossFitted`,
+which sets ``model.oof_proba`` by cross-fitting (:func:`cross_fit_proba`).
+:func:`learner_settings` describes a learner for the resume check.
 
 Backends: :class:`TabularLearner` (AutoGluon Tabular), :class:`MultiModalLearner`
 (AutoGluon MultiModal fine-tuning) and :class:`EmbeddingLearner` (frozen
@@ -33,6 +42,8 @@ pretrained embeddings + AutoGluon Tabular, the fast path on a CPU).
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import logging
 import shutil
 import tempfile
@@ -42,6 +53,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._autogluon import fold_probabilities
+from ._checks import check_int, check_positive_or_none
+from ._describe import describe
 from .data import CATEGORICAL, IMAGE, NUMERICAL, TEXT
 
 logger = logging.getLogger(__name__)
@@ -52,29 +66,6 @@ LEARNERS = ("auto", "tabular", "multimodal", "embedding")
 DEFAULT_TABULAR_MODELS = {"GBM": {}, "XT": {}, "LR": {}}
 #: On embeddings, linear models and neighbours do well with few labels.
 DEFAULT_EMBEDDING_MODELS = {"LR": {}, "KNN": {"weights": "distance"}}
-
-
-def align_proba(proba, classes) -> np.ndarray:
-    """Probabilities as an ``(n, K)`` float array in the order of ``classes``.
-
-    A DataFrame's columns are matched by class label; classes it lacks get zeros;
-    rows are renormalised to sum to one. An array must already have ``K`` columns.
-    """
-    if isinstance(proba, pd.DataFrame):
-        extra = [c for c in proba.columns if c not in set(classes)]
-        if extra:
-            raise ValueError(f"The model predicted classes the loop does not know: {extra[:5]}.")
-        values = proba.reindex(columns=list(classes), fill_value=0.0).to_numpy(dtype=float)
-    else:
-        values = np.asarray(proba, dtype=float)
-        if values.ndim != 2 or values.shape[1] != len(classes):
-            raise ValueError(
-                f"predict_proba must return a DataFrame with class columns, or an array of shape "
-                f"(n, {len(classes)}). Got shape {values.shape}."
-            )
-    totals = values.sum(axis=1, keepdims=True)
-    uniform = np.full_like(values, 1.0 / max(len(classes), 1))
-    return np.where(totals > 0, values / np.where(totals > 0, totals, 1.0), uniform)
 
 
 def cross_fit_proba(learner, data: pd.DataFrame, label: str, *, folds: int = 3,
@@ -115,30 +106,144 @@ def discard(model) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+class CrossFitted:
+    """Any learner, with out-of-sample probabilities for its training rows.
+
+    ``fit(data, label)`` fits ``learner`` on every row; when the model has no
+    ``oof_proba`` (missing or None), it sets ``model.oof_proba`` by ``folds``-fold
+    cross-fitting (:func:`cross_fit_proba`): ``1 + folds`` fits. The engine wraps every
+    learner that does not declare ``gives_oof_proba = True`` in one, so a learner of your
+    own needs nothing but ``fit``.
+
+    Parameters
+    ----------
+    learner : an object with ``fit(data, label) -> model``; its ``prepare`` and
+        ``with_context``, when it has them, are used.
+    folds : folds for cross-fitting, an int >= 2.
+    seed : draws the folds (stratified by class).
+    """
+
+    gives_oof_proba = True
+    #: Fits the folds when it differs from ``learner`` (set by :meth:`with_context`).
+    _fold_learner = None
+
+    def __init__(self, learner, folds: int = 3, seed: int = 0):
+        self.learner = learner
+        self.folds = folds
+        self.seed = seed
+
+    def prepare(self, data: pd.DataFrame, column_types=None) -> None:
+        """``learner.prepare(data, column_types)``, when it has one."""
+        if callable(getattr(self.learner, "prepare", None)):
+            self.learner.prepare(data, column_types)
+
+    def with_context(self, *, path=None, seed=None, time_limit=None) -> CrossFitted:
+        """A configured copy (this one is unchanged): ``seed`` replaces the folds' seed
+        when not None, and ``learner.with_context(...)`` (when it has one) configures the
+        fit on every row, writing to ``path``; the folds get the same seed and time
+        limit and their own throw-away folders."""
+        copied = copy.copy(self)
+        if seed is not None:
+            copied.seed = check_int("seed", seed, minimum=0, owner="with_context")
+        if callable(getattr(self.learner, "with_context", None)):
+            copied.learner = self.learner.with_context(path=path, seed=seed,
+                                                       time_limit=time_limit)
+            copied._fold_learner = self.learner.with_context(seed=seed, time_limit=time_limit)
+        return copied
+
+    def fit(self, data: pd.DataFrame, label: str):
+        folds = check_int("folds", self.folds, minimum=2, owner="CrossFitted")
+        model = self.learner.fit(data, label)
+        if getattr(model, "oof_proba", None) is None:
+            learner = self.learner if self._fold_learner is None else self._fold_learner
+            oof = cross_fit_proba(learner, data, label, folds=folds, seed=self.seed)
+            try:
+                model.oof_proba = oof
+            except AttributeError as error:
+                raise TypeError(f"CrossFitted sets 'oof_proba' on the model, and "
+                                f"{type(model).__name__} does not allow it ({error}). Give "
+                                f"the model an 'oof_proba' attribute.") from error
+        return model
+
+
+#: Constructor arguments that do not change the picks, left out of :func:`learner_settings`.
+_NOT_SETTINGS = ("path", "progress", "verbosity", "ray_address")
+
+
+def learner_settings(learner) -> dict:
+    """A JSON-able description of ``learner``: what a resumed run must share with its start.
+
+    ``{"class": "<module>.<qualname>", "params": {...}}``. The params are the constructor
+    arguments as stored on the object (scikit-learn's ``get_params`` where the object has
+    it, else the same-named attributes of ``__init__``'s parameters, following
+    ``**kwargs`` up the base classes), less those that do not change the picks:
+    ``path``, ``progress``, ``verbosity``, ``ray_address``. A learner inside (as
+    :class:`CrossFitted`'s) is described the same way; functions and classes by name
+    (see :func:`autoal._describe.describe`).
+    """
+    return describe(learner, leave_out=_NOT_SETTINGS)
+
+
 def _problem_type(y: pd.Series) -> str:
     return "binary" if y.nunique() == 2 else "multiclass"
 
 
 class _Workspace:
-    """Fresh folders for AutoGluon's files: ``root/fit-NNN``, or temporary ones.
+    """Fresh folders for AutoGluon's files: ``root/fit-NNN``, or temporary ones; with
+    ``exact``, ``root`` itself, then its free siblings ``root-2``, ``root-3``, ...
 
-    Nothing here deletes a fitted model's folder: the loop discards a model once a
+    Nothing here deletes a fitted model's folder: the engine discards a model once a
     newer one replaces it, so a model a caller holds keeps its files.
     """
 
-    def __init__(self, path=None):
+    def __init__(self, path=None, *, exact: bool = False):
         self.root = Path(path) if path is not None else None
+        self.exact = exact
         self._count = 0
 
     def new(self) -> Path:
         if self.root is None:
-            folder = Path(tempfile.mkdtemp(prefix="autoal-"))
-        else:
-            self._count += 1
+            return Path(tempfile.mkdtemp(prefix="autoal-"))
+        self._count += 1
+        if not self.exact:
             folder = self.root / f"fit-{self._count:03d}"
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.parent.mkdir(parents=True, exist_ok=True)
+        elif self._count == 1:
+            folder = self.root
+        else:  # a second fit of the same copy: never over a folder that exists
+            while (folder := self.root.with_name(f"{self.root.name}-{self._count}")).exists():
+                self._count += 1
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
         return folder
+
+
+class _InFolders:
+    """:meth:`with_context` for the learners that write AutoGluon predictors to folders
+    (``path``, ``seed`` and ``time_limit`` attributes, a ``_workspace``)."""
+
+    def with_context(self, *, path=None, seed=None, time_limit=None):
+        """A configured shallow copy for the engine's next fit; this learner is unchanged.
+
+        Parameters
+        ----------
+        path : the exact folder the copy's next fit writes its predictor to (removed
+            first if it exists); a second fit of the copy goes to a fresh sibling
+            (``<path>-2``, ...). None: the learner's own folders.
+        seed : replaces the learner's seed, when not None.
+        time_limit : replaces the learner's time limit, when not None.
+
+        What :meth:`prepare` computed is shared with the copy, not recomputed.
+        """
+        copied = copy.copy(self)
+        if path is not None:
+            copied.path = Path(path)
+            copied._workspace = _Workspace(path, exact=True)
+        if seed is not None:
+            copied.seed = check_int("seed", seed, minimum=0, owner="with_context")
+        if time_limit is not None:
+            copied.time_limit = check_positive_or_none("time_limit", time_limit,
+                                                       owner="with_context")
+        return copied
 
 
 #: Rows a learner's :class:`FeatureEncoder` is fitted on (a seeded sample of a bigger pool).
@@ -198,7 +303,7 @@ class TabularModel:
     """A fitted TabularPredictor; ``transform`` maps raw rows to its features.
 
     Besides ``predict_proba``, it gives what committee, sampling and feature-based
-    strategies need (see :func:`autoal.strategies.strategy_inputs`): ``committee_proba``
+    strategies need (see :func:`autoal.predict.strategy_inputs`): ``committee_proba``
     and ``committee_oof_proba`` (the base models AutoGluon trained, without the weighted
     ensemble), ``sample_proba`` (every bagged fold model) and ``embed`` (``encoder``'s
     numbers for the learner's features).
@@ -248,21 +353,9 @@ class TabularModel:
         """Every bagged fold model's probabilities for ``data``: one DataFrame per fold
         model of each base model (AutoGluon fits a single one for random forests and
         extra trees, whose bag uses out-of-bag predictions; one for an unbagged model)."""
-        features = self.predictor.transform_features(self._features(data))
-        # AutoGluon has no public per-fold prediction (autogluon/autogluon#4180): the
-        # bagged model's own predict_proba_children, then the predictor's conversion of
-        # its internal probabilities to class columns.
-        trainer, learner = self.predictor._trainer, self.predictor._learner
-        out = []
-        for name in self._base_models():
-            model = trainer.load_model(name)
-            children = (model.predict_proba_children(features)
-                        if hasattr(model, "predict_proba_children")
-                        else [model.predict_proba(features)])
-            out += [learner._post_process_predict_proba(proba, as_pandas=True, index=data.index,
-                                                        as_multiclass=True)
-                    for proba in children]
-        return out
+        # AutoGluon has no public per-fold prediction: see autoal._autogluon.
+        return fold_probabilities(self.predictor, self._base_models(), self._features(data),
+                                  data.index)
 
     def embed(self, data: pd.DataFrame) -> np.ndarray:
         """The learner's features of ``data`` as numbers (:class:`FeatureEncoder`):
@@ -274,7 +367,7 @@ class TabularModel:
         return self._encoder.transform(self._features(data))
 
 
-class TabularLearner:
+class TabularLearner(_InFolders):
     """AutoGluon ``TabularPredictor``, bagged so it yields out-of-fold probabilities.
 
     Parameters
@@ -285,10 +378,13 @@ class TabularLearner:
     num_bag_folds : folds for bagging, >= 2; the out-of-fold probabilities score the
         labeled pool.
     path : folder for AutoGluon's files (default: a temporary folder); each fit
-        replaces the previous one's.
+        writes to a fresh ``fit-NNN`` folder in it (:meth:`with_context` picks the
+        exact folder of one fit).
     seed : passed to AutoGluon models as ``random_seed``.
     fit_kwargs : any other ``TabularPredictor.fit`` arguments.
     """
+
+    gives_oof_proba = True
 
     def __init__(self, *, time_limit=None, presets=None, hyperparameters=None,
                  num_bag_folds: int = 3, path=None, seed: int = 0, verbosity: int = 0,
@@ -405,6 +501,8 @@ class EmbeddingLearner(TabularLearner):
         """Embed every row's image and text columns; fit the optional projections and
         the :class:`FeatureEncoder` behind ``model.embed``."""
         self.column_types_ = dict(self.column_types or column_types or {})
+        # New tables, not the old ones updated: a copy (with_context) keeps what it shared.
+        self._projections, self._tables = {}, {}
         for column in self._embedded_columns(data):
             vectors = self._embedder(self.column_types_[column])(data[column])
             if self.dims is not None and self.dims < min(vectors.shape):
@@ -463,12 +561,14 @@ class MultiModalModel:
         return self.predictor.predict_proba(data, as_multiclass=True)
 
 
-class MultiModalLearner:
+class MultiModalLearner(_InFolders):
     """AutoGluon ``MultiModalPredictor`` fine-tuning a pretrained backbone (best on a GPU).
 
-    Out-of-sample probabilities for the labeled pool come from cross-fitting, so
-    each round costs ``1 + oof_folds`` fits. With ``oof_folds=0`` the model has no
-    out-of-sample probabilities and the loop cross-fits 3 folds itself (4 fits a round).
+    Out-of-sample probabilities for the labeled pool come from cross-fitting
+    (:class:`CrossFitted`, each fold in a throw-away folder), so each round costs
+    ``1 + oof_folds`` fits. With ``oof_folds=0`` the model has no out-of-sample
+    probabilities, ``gives_oof_proba`` is False, and the engine wraps the learner in
+    ``CrossFitted(folds=3)`` (4 fits a round).
 
     Parameters
     ----------
@@ -477,6 +577,10 @@ class MultiModalLearner:
         packaged backbones (see :mod:`autoal.backbones`).
     time_limit : seconds per fit.
     hyperparameters : merged over autoal's defaults (``optim.max_epochs`` etc.).
+    oof_folds : folds for out-of-sample probabilities, >= 2, or 0 for none.
+    path : folder for AutoGluon's files (default: a temporary folder), as
+        :class:`TabularLearner`'s.
+    seed : passed to ``MultiModalPredictor.fit``; also draws the folds.
     """
 
     def __init__(self, *, column_types=None, image_checkpoint=None, text_checkpoint=None,
@@ -492,6 +596,11 @@ class MultiModalLearner:
         self.seed = seed
         self.verbosity = verbosity
         self._workspace = _Workspace(path)
+
+    @property
+    def gives_oof_proba(self) -> bool:
+        """Whether its models carry ``oof_proba``: with ``oof_folds >= 2``."""
+        return self.oof_folds >= 2
 
     def prepare(self, data: pd.DataFrame, column_types=None) -> None:
         """Nothing to precompute: MultiModal reads images and text itself."""
@@ -534,33 +643,56 @@ class MultiModalLearner:
         from autogluon.multimodal import MultiModalPredictor
 
         types = self._types(data)
-        if self.verbosity == 0:  # verbosity=0 alone leaves Lightning's lines on
-            for name in ("lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric"):
-                logging.getLogger(name).setLevel(logging.ERROR)
-        predictor = MultiModalPredictor(
-            label=label, problem_type=_problem_type(data[label]), path=str(folder),
-            verbosity=self.verbosity, enable_progress_bar=self.verbosity > 0,
-        )
-        predictor.fit(data, column_types=types, hyperparameters=self._hyperparameters(data),
-                      time_limit=self.time_limit, seed=self.seed)
+        # verbosity=0 alone leaves Lightning's lines on
+        quiet = LIGHTNING_LOGGERS if self.verbosity == 0 else ()
+        with _logger_levels(quiet, logging.ERROR):
+            predictor = MultiModalPredictor(
+                label=label, problem_type=_problem_type(data[label]), path=str(folder),
+                verbosity=self.verbosity, enable_progress_bar=self.verbosity > 0,
+            )
+            predictor.fit(data, column_types=types, hyperparameters=self._hyperparameters(data),
+                          time_limit=self.time_limit, seed=self.seed)
         return MultiModalModel(predictor)
 
     def fit(self, data: pd.DataFrame, label: str) -> MultiModalModel:
-        model = self._fit_one(data, label, self._workspace.new())
-        if self.oof_folds >= 2:
-            model.oof_proba = cross_fit_proba(
-                _FoldLearner(self), data, label, folds=self.oof_folds, seed=self.seed)
-        return model
+        whole = _OneFit(self, self._workspace.new)
+        if self.oof_folds == 0:
+            return whole.fit(data, label)
+        folds = check_int("oof_folds", self.oof_folds, minimum=2, owner="MultiModalLearner")
+        crossed = CrossFitted(whole, folds=folds, seed=self.seed)
+        crossed._fold_learner = _OneFit(
+            self, lambda: Path(tempfile.mkdtemp(prefix="autoal-fold-")))
+        return crossed.fit(data, label)
 
 
-class _FoldLearner:
-    """Fits one cross-fitting fold in a temporary folder, which the fold then discards."""
+class _OneFit:
+    """One MultiModal fit into ``folder()``: the learner's next folder, or a fold's
+    temporary one (which :func:`cross_fit_proba` discards)."""
 
-    def __init__(self, learner: MultiModalLearner):
+    def __init__(self, learner: MultiModalLearner, folder):
         self.learner = learner
+        self.folder = folder
 
     def fit(self, data, label):
-        return self.learner._fit_one(data, label, tempfile.mkdtemp(prefix="autoal-fold-"))
+        return self.learner._fit_one(data, label, self.folder())
+
+
+#: The loggers Lightning writes its lines to (MultiModal trains with Lightning).
+LIGHTNING_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric", "lightning_fabric")
+
+
+@contextlib.contextmanager
+def _logger_levels(names, level):
+    """The loggers ``names`` at ``level`` inside the block; their own levels after it."""
+    loggers = [logging.getLogger(name) for name in names]
+    before = [each.level for each in loggers]
+    try:
+        for each in loggers:
+            each.setLevel(level)
+        yield
+    finally:
+        for each, previous in zip(loggers, before):
+            each.setLevel(previous)
 
 
 def make_learner(learner, *, column_types, time_limit=None, seed=0, path=None,

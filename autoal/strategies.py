@@ -42,8 +42,10 @@ Which one to use:
 
 Strategies that need more than probabilities say so in a ``needs`` attribute
 (``"committee"``, ``"committee_labeled"``, ``"samples"``, ``"features"``,
-``"batch"``); the loop computes those inputs with :func:`strategy_inputs` and passes
-them as keyword arguments. They work with the tabular and embedding learners.
+``"batch"``; :data:`NEEDS` lists them); the engine computes those inputs with
+:func:`autoal.predict.strategy_inputs` and passes them as keyword arguments. They
+work with the tabular and embedding learners. This module turns arrays into scores
+and nothing else: it knows no learner, model or DataFrame.
 
 Signature::
 
@@ -67,14 +69,12 @@ import warnings
 from typing import Callable, NamedTuple
 
 import numpy as np
-import pandas as pd
 from cleanlab.multiannotator import (
     get_active_learning_scores,
     get_active_learning_scores_ensemble,
 )
 
 from ._checks import check_int
-from .learners import align_proba
 from .select import lowest
 
 logger = logging.getLogger(__name__)
@@ -318,14 +318,14 @@ def _given(strategy, extra) -> dict:
 
 
 # Committee strategies: the members are the models AutoGluon trained this round
-# (``committee``, shape ``(M, n, K)``; see :func:`strategy_inputs`).
+# (``committee``, shape ``(M, n, K)``; see :func:`autoal.predict.strategy_inputs`).
 
 
 def _stack(strategy, name, values, n, k, what) -> np.ndarray:
     """``values`` checked to be an ``(M, n, K)`` array with ``M >= 1``."""
     if values is None:
         raise ValueError(f"The {strategy!r} strategy needs {name!r}: {what}, an array of shape "
-                         f"(M, {n}, {k}). Got None (see autoal.strategies.strategy_inputs).")
+                         f"(M, {n}, {k}). Got None (see autoal.predict.strategy_inputs).")
     values = np.asarray(values)
     if values.ndim != 3 or values.shape[1:] != (n, k) or len(values) == 0:
         raise ValueError(f"The {name!r} argument of the {strategy!r} strategy must have shape "
@@ -537,7 +537,7 @@ def _features(strategy, features, n, name="features_unlabeled") -> np.ndarray:
     if features is None:
         raise ValueError(f"The {strategy!r} strategy needs {name!r}: an array of shape "
                          f"({n}, d) of the rows' features. Got None (see "
-                         f"autoal.strategies.strategy_inputs).")
+                         f"autoal.predict.strategy_inputs).")
     features = np.asarray(features, dtype=float)
     if features.ndim != 2 or len(features) != n:
         raise ValueError(f"The {name!r} argument of the {strategy!r} strategy must have shape "
@@ -913,141 +913,6 @@ NEEDS = {
     "samples": ("samples",),
     "features": ("features_unlabeled", "features_labeled"),
 }
-
-
-def strategy_inputs(strategy, *, model, features, unlabeled, labeled, classes, batch,
-                    chunk_size=100_000, ray_address=None) -> dict:
-    """Extra keyword arguments a strategy asks for by its ``needs`` attribute.
-
-    Only what the strategy needs is computed; strategies without ``needs`` get nothing.
-
-    - ``"batch"``: ``batch=``, the number of rows the loop is about to pick.
-    - ``"committee"``: ``committee=``, float32 ``(M, n, K)``: each committee member's
-      probabilities for the ``unlabeled`` rows, from ``model.committee_proba(df)`` (a list
-      of DataFrames with class columns, one per member).
-    - ``"committee_labeled"``: ``committee_labeled=``, float32 ``(M, m, K)``: the same
-      members' out-of-sample probabilities for the ``labeled`` rows, from
-      ``model.committee_oof_proba()`` (a list of DataFrames indexed by training row).
-    - ``"samples"``: ``samples=``, float32 ``(S, n, K)``: several stochastic or bagged
-      models' probabilities for the ``unlabeled`` rows, from ``model.sample_proba(df)``.
-    - ``"features"``: ``features_unlabeled=`` ``(n, d)`` and ``features_labeled=``
-      ``(m, d)``, float32 numbers for the rows, from ``model.embed(df)``.
-
-    A strategy's ``optional`` attribute lists inputs it uses when the model can give
-    them and does without otherwise (:func:`auto` and ``"features"``).
-
-    The tabular and embedding learners' model (:class:`autoal.learners.TabularModel`)
-    has all four methods; a model without the one a strategy needs is an error naming
-    both. ``features`` is the pool's feature DataFrame; ``unlabeled`` and ``labeled`` are
-    labels of its index; probabilities are aligned to ``classes``
-    (:func:`autoal.learners.align_proba`). Models see ``chunk_size`` rows at a time, in
-    this process (``ray_address`` is not used here).
-    """
-    name = getattr(strategy, "__name__", "custom")
-    needs = tuple(getattr(strategy, "needs", ()))
-    unknown = [need for need in needs if need not in NEEDS]
-    if unknown:
-        raise ValueError(f"The 'needs' attribute of the {name!r} strategy must list only "
-                         f"{sorted(NEEDS)}. Got {unknown}.")
-    optional = tuple(getattr(strategy, "optional", ()))
-    unknown = [need for need in optional if need not in NEEDS]
-    if unknown:
-        raise ValueError(f"The 'optional' attribute of the {name!r} strategy must list only "
-                         f"{sorted(NEEDS)}. Got {unknown}.")
-    needs += tuple(need for need in optional if need not in needs
-                   and callable(getattr(model, _METHODS.get(need, ""), None)))
-    extra = {}
-    if "batch" in needs:
-        extra["batch"] = batch
-    if "committee" in needs:
-        method = _model_method(model, "committee", name)
-        extra["committee"] = _per_member(method, features, unlabeled, classes, chunk_size)
-        if 0 < len(extra["committee"]) < 2:
-            warnings.warn(f"The {name!r} strategy's committee has one member: the model "
-                          f"trained one model, so every row looks alike to it. Train more "
-                          f"models (the learner's hyperparameters) for a real committee.",
-                          UserWarning, stacklevel=2)
-    if "committee_labeled" in needs:
-        method = _model_method(model, "committee_labeled", name)
-        extra["committee_labeled"] = _labeled_members(method(), labeled, classes)
-    if "samples" in needs:
-        method = _model_method(model, "samples", name)
-        extra["samples"] = _per_member(method, features, unlabeled, classes, chunk_size)
-    if "features" in needs:
-        method = _model_method(model, "features", name)
-        extra["features_unlabeled"] = _embedded(method, features, unlabeled, chunk_size)
-        extra["features_labeled"] = _embedded(method, features, labeled, chunk_size)
-    return extra
-
-
-#: The model method each input comes from.
-_METHODS = {"committee": "committee_proba", "committee_labeled": "committee_oof_proba",
-            "samples": "sample_proba", "features": "embed"}
-
-
-def _model_method(model, need, strategy):
-    method = _METHODS[need]
-    found = getattr(model, method, None)
-    if not callable(found):
-        raise ValueError(
-            f"The {strategy!r} strategy needs {need!r}, which comes from the model's "
-            f"{method}() method, and {type(model).__name__} has none. Use a learner whose model "
-            f"has it (TabularLearner, EmbeddingLearner) or a strategy without {need!r} in its "
-            f"needs.")
-    return found
-
-
-def _positions(features, rows) -> np.ndarray:
-    positions = features.index.get_indexer(pd.Index(rows))
-    if (positions < 0).any():
-        raise ValueError("The rows given to strategy_inputs must be labels of the index of "
-                         "'features'.")
-    return positions
-
-
-def _per_member(method, features, rows, classes, chunk_size) -> np.ndarray:
-    """``method(df)`` (one DataFrame per member) over ``rows`` in chunks: ``(M, n, K)``."""
-    positions = _positions(features, rows)
-    out = np.empty((0, 0, len(classes)), dtype=np.float32)
-    for start in range(0, len(positions), chunk_size):
-        chunk = features.iloc[positions[start : start + chunk_size]]
-        members = list(method(chunk))
-        if start == 0:
-            out = np.empty((len(members), len(positions), len(classes)), dtype=np.float32)
-        if len(members) != len(out):
-            raise ValueError(f"{method.__name__}() must give the same members for every chunk. "
-                             f"Got {len(out)}, then {len(members)}.")
-        for member, proba in enumerate(members):
-            out[member, start : start + len(chunk)] = align_proba(proba, classes)
-    return out
-
-
-def _labeled_members(members, labeled, classes) -> np.ndarray:
-    """Members' out-of-sample probabilities re-indexed to ``labeled``: ``(M, m, K)``."""
-    out = np.empty((len(members), len(labeled), len(classes)), dtype=np.float32)
-    for member, proba in enumerate(members):
-        if isinstance(proba, pd.DataFrame):
-            proba = proba.reindex(pd.Index(labeled))  # rows it lacks become uniform
-        values = align_proba(proba, classes)
-        if len(values) != len(labeled):
-            raise ValueError(f"committee_oof_proba() must give one row per labeled row "
-                             f"({len(labeled)}). Got {len(values)}.")
-        out[member] = values
-    return out
-
-
-def _embedded(embed, features, rows, chunk_size) -> np.ndarray:
-    """``embed(df)`` over ``rows`` in chunks: ``(n, d)`` float32."""
-    positions = _positions(features, rows)
-    parts = []
-    for start in range(0, len(positions), chunk_size):
-        chunk = features.iloc[positions[start : start + chunk_size]]
-        part = np.asarray(embed(chunk), dtype=np.float32)
-        if part.ndim != 2 or len(part) != len(chunk):
-            raise ValueError(f"embed(df) must return an array of shape (len(df), d). Got shape "
-                             f"{part.shape} for {len(chunk)} rows.")
-        parts.append(part)
-    return np.concatenate(parts) if parts else np.empty((0, 0), dtype=np.float32)
 
 
 _WITH_FEATURES = with_activelab(warm_up(diverse(margin), first=typical))

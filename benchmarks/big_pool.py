@@ -68,8 +68,8 @@ def one_round(model_path: str, n: int, batch: int, whole: bool) -> dict:
     """Runs in a fresh process: one round on a pool of ``n`` rows."""
     from autogluon.tabular import TabularPredictor
 
-    from autoal.learners import TabularModel, align_proba
-    from autoal.predict import predict_pool
+    from autoal.learners import TabularModel
+    from autoal.predict import align_proba, predict_pool
     from autoal.select import select_batch
     from autoal.strategies import activelab
 

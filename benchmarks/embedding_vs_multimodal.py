@@ -24,7 +24,7 @@ round are compared over the rounds both ran.
 Seconds per round = fit + predict + score from ``result.history`` (the loop's own
 clock). For MultiModal, ``fit`` holds the main fit *and* the ``--oof-folds``
 cross-fitting fits for out-of-sample probabilities (``oof_folds=0`` would not save
-them: the loop then cross-fits 3 folds itself, in ``predict``). The script also
+them: the engine then wraps the learner in ``CrossFitted``, 3 folds). The script also
 times each MultiModal fit, so the main fit alone is shown as a lower bound on a
 multimodal round.
 
@@ -207,8 +207,8 @@ def main(argv=None) -> None:
         print(f"\nround time ratio multimodal / embedding: {m / e:.1f}x  (target >= 10x)")
         print("multimodal fits (rows, seconds): " +
               ", ".join(f"({n}, {s:.0f})" for n, s in learner.fits))
-        # with oof_folds=0 the loop's own cross-fitting calls fit() too: take the
-        # fits on the whole labeled pool, one per round
+        # with oof_folds=0 the engine's CrossFitted calls fit() for its 3 folds too:
+        # take the fits on the whole labeled pool, one per round
         mains = learner.main_fits[:: 1 if args.oof_folds >= 2 else 4][: args.rounds + 1]
         lower = sum(mains) / len(mains)
         print(f"multimodal main fit alone (no out-of-sample fits, no predictions), mean "

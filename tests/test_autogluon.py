@@ -1,15 +1,110 @@
-"""Real AutoGluon fits on tiny data, one per learner and data kind, all through loop()."""
+"""Real AutoGluon fits on tiny data: AutoGluon's private calls autoal relies on, then one
+fit per learner and data kind, through loop()."""
+
+import inspect
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import autoal
+from autoal import _autogluon
 from autoal.learners import EmbeddingLearner, MultiModalLearner, TabularLearner
+from autoal.predict import align_proba, strategy_inputs
+from autoal.strategies import STRATEGIES, bald
 
-pytestmark = pytest.mark.slow
+# ---- AutoGluon's private calls (autoal/_autogluon.py) ---------------------------------
 
 
+def _private(owner, name: str, where: str):
+    """``owner.name``, or a failure saying which private call an AutoGluon upgrade broke."""
+    import autogluon.tabular
+
+    assert hasattr(owner, name), (
+        f"AutoGluon {autogluon.tabular.__version__} has no {where}, which "
+        f"autoal._autogluon.fold_probabilities calls (checked with {_autogluon.CHECKED_WITH}).")
+    return getattr(owner, name)
+
+
+@pytest.mark.slow
+def test_autogluon_private_calls_give_the_fold_models_of_a_bag(blobs, tmp_path):
+    from autogluon.tabular import TabularPredictor
+
+    train = blobs.iloc[:60]
+    predictor = TabularPredictor(label="label", path=str(tmp_path / "ag"), verbosity=0).fit(
+        train, hyperparameters={"GBM": {"num_boost_round": 10}}, num_bag_folds=3,
+        num_bag_sets=1, time_limit=60,
+        ag_args_ensemble={"fold_fitting_strategy": "sequential_local"})
+    (name,) = predictor.model_names(level=1)
+    trainer = _private(predictor, "_trainer", "predictor._trainer")
+    model = _private(trainer, "load_model", "predictor._trainer.load_model")(name)
+    _private(model, "predict_proba_children", f"{type(model).__name__}.predict_proba_children")
+    learner = _private(predictor, "_learner", "predictor._learner")
+    post = _private(learner, "_post_process_predict_proba",
+                    "predictor._learner._post_process_predict_proba")
+    wanted = {"as_pandas", "index", "as_multiclass"}
+    assert wanted <= set(inspect.signature(post).parameters), (
+        f"predictor._learner._post_process_predict_proba no longer takes {sorted(wanted)}: "
+        f"{inspect.signature(post)}")
+
+    rows = blobs.drop(columns=["label"]).iloc[60:70]
+    folds = _autogluon.fold_probabilities(predictor, [name], rows, rows.index)
+    assert len(folds) == 3  # one per bagged fold model
+    for fold in folds:
+        assert list(fold.index) == list(rows.index)
+        assert sorted(fold.columns) == sorted(train["label"].unique())
+        assert np.allclose(fold.sum(axis=1), 1.0)
+    bag = predictor.predict_proba(rows, model=name, as_multiclass=True)
+    mean = sum(fold[bag.columns].to_numpy() for fold in folds) / len(folds)
+    assert np.allclose(mean, bag.to_numpy(), atol=1e-6), "the fold models no longer average " \
+        "to the bagged model: fold_probabilities gives something else than the bag's folds"
+
+
+def test_a_missing_private_call_is_an_error_naming_it():
+    class Predictor:  # what an upgrade without predictor._trainer would look like
+        def transform_features(self, features):
+            return features
+
+    with pytest.raises(RuntimeError, match=r"AutoGluon's private predictor\._trainer.* failed "
+                                           r".*autogluon#4180.*checked with autogluon\.tabular"):
+        _autogluon.fold_probabilities(Predictor(), ["LightGBM_BAG_L1"], pd.DataFrame({"x": [1]}),
+                                      pd.Index([0]))
+
+
+# ---- learners ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_tabular_model_gives_what_committee_sampling_and_feature_strategies_need(blobs):
+    """A real TabularLearner's model: committee (and its out-of-fold part), fold samples
+    and features, as strategy_inputs hands them to strategies."""
+    learner = TabularLearner(time_limit=60)
+    classes = sorted(blobs["label"].unique())
+    train = blobs.iloc[:30]
+    model = learner.fit(train, "label")
+    features = blobs.drop(columns=["label"])
+    unlabeled = features.index[30:]
+    common = dict(model=model, features=features, unlabeled=unlabeled, labeled=train.index,
+                  classes=classes, batch=4, chunk_size=25)
+    extra = strategy_inputs(STRATEGIES["activelab_ensemble"], **common)
+    assert extra["committee"].shape == (3, len(unlabeled), 3)  # GBM, XT, LR
+    assert extra["committee_labeled"].shape == (3, len(train), 3)
+    assert np.isfinite(extra["committee_labeled"]).all()
+    extra = strategy_inputs(STRATEGIES["coreset"], **common)
+    assert extra["features_unlabeled"].shape == (len(unlabeled), 4)
+    assert extra["features_labeled"].shape == (len(train), 4)
+    samples = strategy_inputs(bald, **common)["samples"]
+    assert len(samples) > 3 and np.allclose(samples.sum(axis=2), 1.0)
+
+    rows = features.iloc[:5]
+    committee = model.committee_proba(rows)
+    stacked = np.stack([align_proba(s, classes) for s in model.sample_proba(rows)])
+    # LightGBM's bag is the mean of its fold models.
+    assert np.allclose(stacked[:3].mean(axis=0), align_proba(committee[0], classes), atol=1e-6)
+    assert bald(stacked.mean(axis=0), samples=stacked).unlabeled.shape == (5,)
+
+
+@pytest.mark.slow
 def test_tabular_learner_gives_out_of_fold_probabilities(blobs):
     learner = TabularLearner(time_limit=60)
     train = blobs.iloc[:24]
@@ -20,6 +115,7 @@ def test_tabular_learner_gives_out_of_fold_probabilities(blobs):
     assert set(probs.columns) == set(train["label"])
 
 
+@pytest.mark.slow
 def test_tabular_frame_through_loop(blobs, tmp_path):
     result = autoal.loop(blobs, rounds=1, batch=6, init=2, learner="auto", time_limit=60,
                          workdir=tmp_path / "run", progress=False)
@@ -30,16 +126,18 @@ def test_tabular_frame_through_loop(blobs, tmp_path):
     assert len(list((tmp_path / "run" / "models").iterdir())) == 1
 
 
+@pytest.mark.slow
 def test_class_missing_from_the_labeled_pool_gets_a_zero_column(blobs):
     start = blobs.index[blobs["label"] != "class_2"][:6].tolist()
     learner = TabularLearner(time_limit=60)
     result = autoal.loop(blobs, rounds=0, init=start, learner=learner, progress=False)
     probs = result.model.predict_proba(blobs.drop(columns=["label"]))
     assert "class_2" not in probs.columns
-    aligned = autoal.learners.align_proba(probs, result.classes)
+    aligned = align_proba(probs, result.classes)
     assert aligned.shape == (len(blobs), 3) and (aligned[:, 2] == 0).all()
 
 
+@pytest.mark.slow
 def test_text_frame_through_loop_with_embeddings(texts):
     result = autoal.loop(texts, rounds=1, batch=4, init=3, learner="embedding", time_limit=60,
                          test_size=0.25, progress=False)
@@ -47,6 +145,7 @@ def test_text_frame_through_loop_with_embeddings(texts):
     assert result.history["accuracy"].iloc[-1] >= 0.8  # sport vs cooking is easy for MiniLM
 
 
+@pytest.mark.slow
 def test_image_frame_through_loop_with_embeddings(image_csv):
     df = autoal.read_table(image_csv)
     # No column_types given: the learner takes the loop's.
@@ -68,6 +167,7 @@ def test_image_frame_through_loop_with_embeddings(image_csv):
     assert len(embedder._cache.vectors) == len(df)
 
 
+@pytest.mark.slow
 def test_image_frame_through_loop_with_multimodal_fine_tuning(image_csv):
     df = autoal.read_table(image_csv)
     learner = MultiModalLearner(
@@ -85,6 +185,7 @@ def test_image_frame_through_loop_with_multimodal_fine_tuning(image_csv):
     assert sorted(probs.columns) == ["bottom", "top"]
 
 
+@pytest.mark.slow
 def test_text_frame_with_multimodal_fine_tuning_offline(texts):
     learner = MultiModalLearner(column_types={"text": "text"}, time_limit=120, oof_folds=0,
                                 hyperparameters={"optim.max_epochs": 1, "env.batch_size": 8,
@@ -92,4 +193,5 @@ def test_text_frame_with_multimodal_fine_tuning_offline(texts):
     result = autoal.loop(texts, rounds=0, init=4, learner=learner, test_size=0.25, progress=False)
     assert result.history["n_labeled"].tolist() == [8]
     assert result.history["accuracy"].notna().all()
-    assert result.model.oof_proba is None  # oof_folds=0: no cross-fitting
+    # oof_folds=0: the learner cross-fits nothing, so the engine wraps it in CrossFitted.
+    assert not learner.gives_oof_proba and result.model.oof_proba is not None

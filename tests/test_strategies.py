@@ -5,12 +5,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-import autoal
+from autoal.predict import strategy_inputs
 from autoal.select import select_batch
 from autoal.strategies import (
     NEEDS, STRATEGIES, Scores, activelab_ensemble, bald, coreset, diverse, entropy,
-    get_strategy, kl_divergence, least_confidence, margin, strategy_inputs, variation_ratio,
-    vote_entropy,
+    get_strategy, kl_divergence, least_confidence, margin, variation_ratio, vote_entropy,
 )
 
 PROBS = np.array([
@@ -326,7 +325,8 @@ def test_cluster_takes_the_most_uncertain_row_of_each_cluster():
     assert sorted(select_batch(scores, None, 2, np.random.default_rng(0)).new) == [2, 4]
 
 
-# strategy_inputs: what the loop hands a strategy, from the model's optional methods.
+# strategy_inputs (autoal.predict): what the engine hands a strategy, from the model's
+# optional methods.
 
 class RecordingModel:
     """A model with every optional method; records which ones were called."""
@@ -400,6 +400,15 @@ def test_a_model_without_the_method_is_a_clear_error(name, method):
         inputs(STRATEGIES[name], PlainModel())
 
 
+def test_rows_not_in_the_features_are_an_error_naming_the_parameter():
+    with pytest.raises(ValueError, match=r"The 'labeled' parameter of strategy_inputs names "
+                                         r"rows that are not in 'features'"):
+        inputs(STRATEGIES["margin_diverse"], RecordingModel(), labeled=pd.Index([2, 99]))
+    with pytest.raises(ValueError, match=r"'chunk_size' parameter of strategy_inputs must be "
+                                         r"an int >= 1. Got 0"):
+        inputs(margin, RecordingModel(), chunk_size=0)
+
+
 def test_unknown_needs_are_an_error():
     def odd(pred_probs_unlabeled, **kwargs):
         return Scores(np.zeros(len(pred_probs_unlabeled)))
@@ -408,34 +417,6 @@ def test_unknown_needs_are_an_error():
     with pytest.raises(ValueError, match=r"'needs' attribute of the 'odd' strategy must list "
                                          r"only .*Got \['gpu'\]"):
         inputs(odd, PlainModel())
-
-
-@pytest.mark.slow
-def test_committee_and_feature_strategies_with_autogluon(blobs):
-    """A real TabularLearner: committee (and its out-of-fold part) and features through
-    the loop; BALD's fold samples straight from the model."""
-    from autoal.learners import TabularLearner, align_proba
-
-    learner = TabularLearner(time_limit=60)
-    for strategy in ("activelab_ensemble", "coreset"):
-        result = autoal.loop(blobs, rounds=1, batch=4, init=2, learner=learner, strategy=strategy,
-                             progress=False)
-        picks = result.queries
-        initial = set(result.annotations.loc[result.annotations["round"] == 0, "row"])
-        assert len(picks) == 4 and picks["row"].is_unique and (picks["kind"] == "new").all()
-        assert set(picks["row"]) <= set(blobs.index) - set(result.test_index) - initial
-        assert np.isfinite(picks["score"]).all()
-    rows = blobs.drop(columns=["label"]).iloc[:5]
-    committee = result.model.committee_proba(rows)
-    samples = result.model.sample_proba(rows)
-    assert len(committee) == 3 and len(samples) > len(committee)  # GBM, XT, LR; their folds
-    stacked = np.stack([align_proba(s, result.classes) for s in samples])
-    assert np.allclose(stacked.sum(axis=2), 1.0)
-    # LightGBM's bag is the mean of its fold models.
-    assert np.allclose(stacked[:3].mean(axis=0), align_proba(committee[0], result.classes),
-                       atol=1e-6)
-    assert bald(stacked.mean(axis=0), samples=stacked).unlabeled.shape == (5,)
-    assert result.model.embed(rows).shape == (5, 4)
 
 
 # Candidates for the default (issue 4): ActiveLab's relabel split with margin's new rows,
@@ -603,7 +584,7 @@ def test_auto_uses_row_features_when_the_model_has_them():
 
 
 def test_optional_inputs_come_only_from_models_that_have_them(blobs):
-    from autoal.strategies import auto, strategy_inputs
+    from autoal.strategies import auto
 
     features = blobs.drop(columns=["label"])
 

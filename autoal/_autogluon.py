@@ -1,0 +1,90 @@
+"""AutoGluon's private calls, in one place.
+
+autoal uses AutoGluon through its public API except where AutoGluon has none. The
+one such place is each bagged fold model's own probabilities (BALD and the other
+``"samples"`` strategies): AutoGluon predicts with a bag as a whole, and has no public
+per-fold prediction (https://github.com/autogluon/autogluon/issues/4180). So
+:func:`fold_probabilities` reaches for
+
+- ``predictor._trainer.load_model(name)``: the fitted model object of a base model;
+- ``model.predict_proba_children(features)``: a bagged model's per-fold probabilities,
+  in AutoGluon's internal encoding;
+- ``predictor._learner._post_process_predict_proba(...)``: the predictor's own
+  conversion of internal probabilities to one column per class label.
+
+Checked with ``autogluon.tabular`` :data:`CHECKED_WITH`. ``tests/test_autogluon.py``
+fits a tiny bagged predictor and checks these calls still exist, still take these
+arguments and that the fold models still average to the bag; an upgrade that breaks
+them fails there, and here with a :class:`RuntimeError` naming the call.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+#: The ``autogluon.tabular`` version these calls were checked with.
+CHECKED_WITH = "1.6.3"
+
+
+def _broken(call: str, error: Exception) -> RuntimeError:
+    try:
+        from autogluon.tabular import __version__ as version
+    except ImportError:  # pragma: no cover - the caller has a predictor
+        version = "unknown"
+    return RuntimeError(
+        f"AutoGluon's private {call} failed ({type(error).__name__}: {error}). autoal uses it "
+        f"for per-fold probabilities (autogluon#4180); it was checked with autogluon.tabular "
+        f"{CHECKED_WITH} and this is {version}. Install autogluon.tabular=={CHECKED_WITH}, or "
+        f"update autoal/_autogluon.py.")
+
+
+def fold_probabilities(predictor, model_names, features: pd.DataFrame, index) -> list:
+    """Every fold model's probabilities: one DataFrame per fold of each of ``model_names``.
+
+    Parameters
+    ----------
+    predictor : a fitted ``autogluon.tabular.TabularPredictor``.
+    model_names : names of its models (``predictor.model_names()``), in the order wanted.
+    features : rows as the predictor takes them (its feature columns, no label).
+    index : the index of the result's DataFrames (``len(features)`` labels).
+
+    Returns a list of DataFrames with one column per class label (binary problems get
+    both columns). A bagged model gives one per fold model it keeps (AutoGluon keeps a
+    single one for random forests and extra trees, whose bag predicts out of bag); a
+    model that is not bagged gives its own probabilities, once.
+    """
+    from autogluon.core.models import BaggedEnsembleModel
+
+    transformed = predictor.transform_features(features)
+    try:
+        trainer = predictor._trainer
+        load_model = trainer.load_model
+        post_process = predictor._learner._post_process_predict_proba
+    except AttributeError as error:
+        raise _broken("predictor._trainer.load_model / predictor._learner."
+                      "_post_process_predict_proba", error) from error
+    out = []
+    for name in model_names:
+        try:
+            model = load_model(name)
+        except (AttributeError, TypeError) as error:
+            raise _broken(f"predictor._trainer.load_model({name!r})", error) from error
+        if isinstance(model, BaggedEnsembleModel):
+            try:
+                children = model.predict_proba_children(transformed)
+            except (AttributeError, TypeError) as error:
+                raise _broken(f"{type(model).__name__}.predict_proba_children(features)",
+                              error) from error
+        else:
+            children = [model.predict_proba(transformed)]
+        for proba in children:
+            try:
+                frame = post_process(proba, as_pandas=True, index=index, as_multiclass=True)
+            except TypeError as error:
+                raise _broken("predictor._learner._post_process_predict_proba(proba, "
+                              "as_pandas=True, index=..., as_multiclass=True)", error) from error
+            if not isinstance(frame, pd.DataFrame):
+                raise _broken("predictor._learner._post_process_predict_proba",
+                              TypeError(f"returned {type(frame).__name__}, not a DataFrame"))
+            out.append(frame)
+    return out

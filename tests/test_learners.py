@@ -1,0 +1,273 @@
+"""Learners apart from the engine: CrossFitted, with_context, learner_settings."""
+
+import json
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import CountingLearner
+
+from autoal.learners import (
+    LIGHTNING_LOGGERS, CrossFitted, EmbeddingLearner, MultiModalLearner, TabularLearner,
+    _logger_levels, learner_settings,
+)
+
+# ---- CrossFitted ---------------------------------------------------------------------
+
+
+def test_cross_fitted_sets_out_of_sample_probabilities(blobs):
+    inner = CountingLearner()
+    train = blobs.iloc[:30]
+    model = CrossFitted(inner, folds=3, seed=0).fit(train, "label")
+    assert inner.fits == 4  # every row, then 3 folds
+    assert list(model.oof_proba.index) == list(train.index)
+    assert np.allclose(model.oof_proba.sum(axis=1), 1.0)
+    # Each fold's model never saw the rows it predicts.
+    for rows in inner.trained_on[1:]:
+        assert len(rows) < len(train)
+
+
+def test_cross_fitted_keeps_the_models_own_oof_proba(blobs):
+    inner = CountingLearner(oof=True)
+    model = CrossFitted(inner).fit(blobs.iloc[:30], "label")
+    assert inner.fits == 1 and model.oof_proba is not None
+
+
+def test_cross_fitted_checks_folds(blobs):
+    with pytest.raises(ValueError, match=r"The 'folds' parameter of CrossFitted must be an "
+                                         r"int >= 2. Got 1"):
+        CrossFitted(CountingLearner(), folds=1).fit(blobs.iloc[:30], "label")
+
+
+def test_cross_fitted_says_when_the_model_takes_no_oof_proba(blobs):
+    class Frozen:
+        __slots__ = ()
+
+        def predict_proba(self, df):
+            return pd.DataFrame({"class_0": 1.0}, index=df.index)
+
+    class Learner:
+        def fit(self, data, label):
+            return Frozen()
+
+    with pytest.raises(TypeError, match=r"CrossFitted sets 'oof_proba' on the model, and "
+                                        r"Frozen does not allow it"):
+        CrossFitted(Learner()).fit(blobs.iloc[:30], "label")
+
+
+class ContextLearner:
+    """A learner of one's own, with prepare and with_context, recording what it was given."""
+
+    def __init__(self, seed=0, path=None):
+        self.seed = seed
+        self.path = path
+        self.prepared = []
+        self.fitted_with = []
+
+    def prepare(self, data, column_types=None):
+        self.prepared.append((len(data), column_types))
+
+    def with_context(self, *, path=None, seed=None, time_limit=None):
+        import copy
+
+        copied = copy.copy(self)
+        copied.path = path
+        copied.seed = self.seed if seed is None else seed
+        return copied
+
+    def fit(self, data, label):
+        self.fitted_with.append((self.path, self.seed))
+        return CountingLearner().fit(data, label)
+
+
+def test_cross_fitted_forwards_prepare_and_with_context(blobs, tmp_path):
+    inner = ContextLearner()
+    wrapped = CrossFitted(inner, folds=2)
+    wrapped.prepare(blobs, {"f0": "numerical"})
+    assert inner.prepared == [(len(blobs), {"f0": "numerical"})]
+    configured = wrapped.with_context(path=tmp_path / "round-000", seed=5, time_limit=9)
+    assert configured is not wrapped and isinstance(configured, CrossFitted)
+    assert (wrapped.seed, wrapped.learner) == (0, inner)  # the original is unchanged
+    assert configured.seed == 5 and configured.learner.path == tmp_path / "round-000"
+    configured.fit(blobs.iloc[:30], "label")
+    # The fit on every row goes to the round's folder; the folds to their own.
+    assert inner.fitted_with == [(tmp_path / "round-000", 5), (None, 5), (None, 5)]
+    assert CrossFitted.gives_oof_proba is True
+
+
+def test_a_learner_without_with_context_is_fitted_as_it_is(blobs):
+    inner = CountingLearner()
+    configured = CrossFitted(inner).with_context(path="somewhere", seed=2, time_limit=3)
+    assert configured.learner is inner and configured.seed == 2
+    configured.fit(blobs.iloc[:30], "label")
+    assert inner.fits == 4
+
+
+# ---- with_context --------------------------------------------------------------------
+
+
+def test_with_context_configures_a_copy_and_keeps_the_learners_own_time_limit(tmp_path):
+    learner = TabularLearner(time_limit=30, seed=1, path=tmp_path / "own")
+    copied = learner.with_context(path=tmp_path / "round-000", seed=3, time_limit=None)
+    assert copied is not learner
+    assert (copied.seed, copied.time_limit, copied.path) == (3, 30, tmp_path / "round-000")
+    assert (learner.seed, learner.time_limit, learner.path) == (1, 30, tmp_path / "own")
+    assert learner.with_context(time_limit=5).time_limit == 5
+    assert learner.with_context().seed == 1
+    with pytest.raises(ValueError, match=r"The 'seed' parameter of with_context must be an "
+                                         r"int >= 0. Got -1"):
+        learner.with_context(seed=-1)
+    with pytest.raises(ValueError, match=r"The 'time_limit' parameter of with_context must be "
+                                         r"a number > 0 or None. Got 0"):
+        learner.with_context(time_limit=0)
+
+
+@pytest.mark.slow
+def test_with_context_fits_into_the_exact_folder(blobs, tmp_path):
+    learner = TabularLearner(hyperparameters={"LR": {}})
+    folder = tmp_path / "models" / "round-000"
+    folder.mkdir(parents=True)
+    (folder / "stale.txt").write_text("from an earlier process")
+    copied = learner.with_context(path=folder, seed=3)
+    model = copied.fit(blobs.iloc[:30], "label")
+    assert model.predictor.path.rstrip("/\\") == str(folder)
+    assert not (folder / "stale.txt").exists()  # the folder was removed first
+    assert (learner.path, learner.seed) == (None, 0)
+    # A second fit of the same copy never overwrites the first.
+    again = copied.fit(blobs.iloc[:30], "label")
+    assert again.predictor.path.rstrip("/\\") == str(tmp_path / "models" / "round-000-2")
+    assert model.predict_proba(blobs.drop(columns=["label"]).iloc[:3]).shape == (3, 3)
+
+
+def test_with_context_shares_what_prepare_computed(blobs):
+    learner = TabularLearner()
+    learner.prepare(blobs.drop(columns=["label"]))
+    copied = learner.with_context(seed=4)
+    assert copied.encoder_ is learner.encoder_
+
+
+class FakeEmbedder:
+    """Stands in for a backbone: counts the values it embeds."""
+
+    def __init__(self):
+        self.embedded = 0
+
+    def __call__(self, values):
+        values = pd.Series(values)
+        self.embedded += len(values)
+        return np.stack([values.str.len().to_numpy(dtype=float),
+                         values.str.count("a").to_numpy(dtype=float)], axis=1)
+
+
+def test_embedding_learner_copies_reuse_the_embeddings_of_prepare():
+    data = pd.DataFrame({"text": ["a cat", "a dog", "banana", "a cat"], "x": [1.0, 2, 3, 4]})
+    learner = EmbeddingLearner(column_types={"text": "text", "x": "numerical"}, dims=None,
+                               progress=False)
+    embedder = learner._embedders["text"] = FakeEmbedder()
+    learner.prepare(data)
+    done = embedder.embedded
+    copied = learner.with_context(seed=2, time_limit=5)
+    features = copied._features(data)
+    assert embedder.embedded == done  # looked up, not embedded again
+    assert list(features.columns) == ["x", "text__0000", "text__0001"]
+    assert copied._tables is learner._tables and copied.encoder_ is learner.encoder_
+    # Preparing the copy again leaves the original's tables as they were.
+    tables = learner._tables
+    copied.prepare(data.iloc[:2])
+    assert learner._tables is tables and len(learner._tables["text"][0]) == 3
+
+
+# ---- MultiModalLearner without MultiModal --------------------------------------------
+
+
+class SklearnMultiModal(MultiModalLearner):
+    """MultiModalLearner with its one AutoGluon fit replaced by scikit-learn's."""
+
+    def _fit_one(self, data, label, folder):
+        self.folders = [*getattr(self, "folders", []), str(folder)]
+        model = CountingLearner().fit(data, label)
+        model.path, model.owns_path = str(folder), True
+        return model
+
+
+def test_multimodal_cross_fits_its_folds_in_throw_away_folders(blobs, tmp_path):
+    learner = SklearnMultiModal(oof_folds=2)
+    assert learner.gives_oof_proba and not SklearnMultiModal(oof_folds=0).gives_oof_proba
+    copied = learner.with_context(path=tmp_path / "round-000")
+    model = copied.fit(blobs.iloc[:30], "label")
+    assert copied.folders[0] == str(tmp_path / "round-000")
+    assert len(copied.folders) == 3 and all("autoal-fold-" in f for f in copied.folders[1:])
+    assert list(model.oof_proba.index) == list(blobs.index[:30])
+    assert SklearnMultiModal(oof_folds=0).fit(blobs.iloc[:30], "label").oof_proba is None
+    with pytest.raises(ValueError, match=r"The 'oof_folds' parameter of MultiModalLearner "
+                                         r"must be an int >= 2. Got 1"):
+        SklearnMultiModal(oof_folds=1).fit(blobs.iloc[:30], "label")
+
+
+def test_lightning_logger_levels_come_back_after_the_block():
+    loggers = [logging.getLogger(name) for name in LIGHTNING_LOGGERS]
+    before = [each.level for each in loggers]
+    loggers[0].setLevel(logging.DEBUG)
+    try:
+        with _logger_levels(LIGHTNING_LOGGERS, logging.ERROR):
+            assert all(each.level == logging.ERROR for each in loggers)
+        assert loggers[0].level == logging.DEBUG
+        with pytest.raises(KeyError), _logger_levels(LIGHTNING_LOGGERS, logging.ERROR):
+            raise KeyError("a failed fit")
+        assert loggers[0].level == logging.DEBUG
+        assert [each.level for each in loggers[1:]] == before[1:]
+    finally:
+        for each, level in zip(loggers, before):
+            each.setLevel(level)
+
+
+# ---- learner_settings ----------------------------------------------------------------
+
+
+def test_learner_settings_tell_learners_apart_by_what_changes_the_picks(tmp_path):
+    lr = learner_settings(TabularLearner(hyperparameters={"LR": {}}))
+    gbm = learner_settings(TabularLearner(hyperparameters={"GBM": {}}))
+    assert lr != gbm
+    assert lr["class"] == "autoal.learners.TabularLearner"
+    assert lr["params"]["hyperparameters"] == {"LR": {}}
+    elsewhere = learner_settings(TabularLearner(hyperparameters={"LR": {}}, path=tmp_path,
+                                                verbosity=2))
+    assert elsewhere == lr  # where files go and how much it says do not matter
+    assert json.loads(json.dumps(lr)) == lr
+
+
+def test_learner_settings_follow_kwargs_to_the_base_class():
+    settings = learner_settings(EmbeddingLearner(time_limit=7, progress=False,
+                                                 ray_address="local"))["params"]
+    assert settings["time_limit"] == 7 and settings["num_bag_folds"] == 3
+    assert "progress" not in settings and "ray_address" not in settings
+
+
+def test_learner_settings_of_a_wrapped_learner_of_ones_own():
+    class Odd:
+        def __init__(self, alpha, beta=2, **rest):
+            self.alpha = alpha  # beta is not stored: left out
+
+        def fit(self, data, label):
+            raise NotImplementedError
+
+    settings = learner_settings(CrossFitted(Odd({1, "a", (2, 3)}), folds=4, seed=1))
+    assert settings["class"] == "autoal.learners.CrossFitted"
+    assert settings["params"]["folds"] == 4 and settings["params"]["seed"] == 1
+    inner = settings["params"]["learner"]
+    assert inner["class"].endswith("Odd") and set(inner["params"]) == {"alpha"}
+    assert json.loads(json.dumps(settings)) == settings
+
+
+def test_learner_settings_use_get_params_and_describe_functions_by_name():
+    from sklearn.linear_model import LogisticRegression
+
+    settings = learner_settings(LogisticRegression(C=3.0))
+    assert settings["params"]["C"] == 3.0
+
+    class WithFunction:
+        def __init__(self, score=np.mean):
+            self.score = score
+
+    assert learner_settings(WithFunction())["params"]["score"] == "numpy.mean"
