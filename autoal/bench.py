@@ -2,12 +2,15 @@
 
 Every strategy runs once per seed. Runs that share a seed share the test split and
 the initial labeled set (the loop derives both from the seed alone), so the curves
-differ only by what each strategy picked. Each finished run is saved at once, so an
-interrupted benchmark keeps what it finished and a second call skips it.
+differ only by what each strategy picked. Each finished run is saved at once with the
+settings and data it ran on, so an interrupted benchmark keeps what it finished and a
+second call skips it, unless a setting or the data changed.
 """
 
 from __future__ import annotations
 
+import inspect
+import json
 import logging
 from pathlib import Path
 
@@ -15,8 +18,10 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_int
-from .loop import finish_axes, loop
-from .rundir import write_csv
+from ._describe import describe
+from .loop import loop
+from .plotting import plot_bench
+from .rundir import fingerprint, write_csv, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +41,9 @@ def bench(df: pd.DataFrame, strategies=("auto", "random"), seeds=(0, 1, 2), *,
     strategies : names (or functions) to compare.
     seeds : one run per strategy per seed.
     out : folder where each run's curve is saved as ``<strategy>-seed<seed>.csv`` as soon
-        as it finishes; runs already saved there are loaded, not rerun.
+        as it finishes, with the settings and data fingerprint it ran on beside it
+        (``<strategy>-seed<seed>.json``); runs saved there with the same settings and
+        data are loaded, not rerun.
     baseline : the strategy whose final accuracy defines the label-saving ratio in
         :func:`summarize`.
 
@@ -53,21 +60,27 @@ def bench(df: pd.DataFrame, strategies=("auto", "random"), seeds=(0, 1, 2), *,
     folder = Path(out) if out is not None else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
+    # Described once, before any run changes a learner's or oracle's state.
+    shared = _run_settings(df, rounds=rounds, batch=batch, **loop_kwargs) if folder else None
     curves = []
     for seed in seeds:
         for strategy in strategies:
             name = strategy if isinstance(strategy, str) else getattr(strategy, "__name__", "custom")
             path = folder / f"{name}-seed{seed}.csv" if folder is not None else None
-            if path is not None and path.is_file():
-                logger.info("bench: %s seed %d already done, loading %s", name, seed, path)
-                curves.append(pd.read_csv(path))
-                continue
+            if path is not None:
+                settings = _plain({**shared, "strategy": describe(strategy), "seed": seed})
+                saved = _saved(path, settings)
+                if saved is not None:
+                    logger.info("bench: %s seed %d already done, loading %s", name, seed, path)
+                    curves.append(saved)
+                    continue
             logger.info("bench: %s seed %d", name, seed)
             result = loop(df, rounds=rounds, batch=batch, strategy=strategy, seed=seed,
                           **loop_kwargs)
             curve = result.history.assign(strategy=name, seed=seed)[CURVE]
             if path is not None:
                 write_csv(path, curve)
+                write_json(path.with_suffix(".json"), settings)  # last: the pair is complete
             curves.append(curve)
     table = pd.concat(curves, ignore_index=True)
     if folder is not None:
@@ -119,18 +132,36 @@ def summarize(curves: pd.DataFrame, baseline: str = "random") -> pd.DataFrame:
     return summary
 
 
-def plot_bench(curves: pd.DataFrame, metric: str = "accuracy"):
-    """Mean learning curve per strategy with a band from the lowest to the highest seed."""
-    import matplotlib
+def _run_settings(df: pd.DataFrame, **loop_kwargs) -> dict:
+    """What decides a run besides strategy and seed: every :func:`loop` parameter (its
+    defaults filled in) and the data's fingerprint."""
+    bound = inspect.signature(loop).bind_partial(**loop_kwargs)
+    bound.apply_defaults()
+    settings = {key: describe(value) for key, value in bound.arguments.items()
+                if key not in ("df", "progress")}
+    return {**settings, "data": fingerprint(df)}
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for strategy, runs in curves.groupby("strategy", sort=False):
-        by_round = runs.groupby("round")
-        x = by_round["n_labeled"].mean()
-        ax.plot(x, by_round[metric].mean(), marker="o", label=strategy)
-        ax.fill_between(x, by_round[metric].min(), by_round[metric].max(), alpha=0.2)
-    ax.set_title(f"mean over {curves['seed'].nunique()} seed(s); band: min to max")
-    return finish_axes(fig, ax, metric)
+def _plain(settings: dict) -> dict:
+    """The settings as they read back from JSON (tuples become lists, and so on)."""
+    return json.loads(json.dumps(settings))
+
+
+def _saved(path: Path, settings: dict) -> pd.DataFrame | None:
+    """The curve saved at ``path`` if it ran with ``settings``; else None, and any stale
+    settings file is removed (a crash before the new pair is written leaves no match)."""
+    meta = path.with_suffix(".json")
+    if not path.is_file():
+        return None
+    stored = json.loads(meta.read_text()) if meta.is_file() else None
+    if stored == settings:
+        return pd.read_csv(path)
+    if stored is None:
+        why = f"{meta.name} is missing"
+    else:
+        changed = sorted(k for k in settings.keys() | stored.keys()
+                         if settings.get(k) != stored.get(k))
+        why = "these settings changed: " + ", ".join(changed)
+    logger.info("bench: %s was saved by another run (%s); running it again", path.name, why)
+    meta.unlink(missing_ok=True)
+    return None

@@ -15,11 +15,12 @@ import sys
 import warnings
 from pathlib import Path
 
-import pandas as pd
-
 logger = logging.getLogger("autoal")
 
 DEMO_DATA = Path("data") / "fashion" / "labels.csv"
+#: The learners by name (:data:`autoal.learners.LEARNERS`), here so building the parser
+#: imports nothing heavy.
+LEARNERS = ["auto", "tabular", "multimodal", "embedding"]
 
 
 class _TqdmHandler(logging.Handler):
@@ -37,10 +38,19 @@ def _setup_logging(verbose: bool) -> None:
     logger.handlers[:] = [handler]
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
     logger.propagate = False
-    if not verbose:
-        warnings.filterwarnings("ignore", category=FutureWarning)
-        warnings.filterwarnings("ignore", category=UserWarning)
-        warnings.filterwarnings("ignore", module="sklearn")
+
+
+def _quiet_warnings() -> None:
+    """Hide other packages' noise (FutureWarnings, scikit-learn, their UserWarnings),
+    never autoal's own UserWarnings. Call inside ``warnings.catch_warnings()``.
+
+    A warning belongs to the module its ``stacklevel`` points at: autoal's warnings point
+    at autoal code or at the command that called autoal, both ``autoal.*``.
+    """
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", module="sklearn")
+    warnings.filterwarnings("default", category=UserWarning, module=r"autoal(\.|$)")
 
 
 def _find_demo_data(explicit) -> Path:
@@ -53,8 +63,10 @@ def _find_demo_data(explicit) -> Path:
         f"autoal demo: cannot find {DEMO_DATA}; run it from the repository root or pass --data.")
 
 
-def _curve_table(results: dict) -> pd.DataFrame:
+def _curve_table(results: dict):
     """Per round: the number of labeled rows and the test accuracy, one column per run."""
+    import pandas as pd
+
     histories = {name: r.history.set_index("round") for name, r in results.items()}
     labels = {name: h["n_labeled"] for name, h in histories.items()}
     shared = len({tuple(v) for v in labels.values()}) == 1
@@ -64,8 +76,10 @@ def _curve_table(results: dict) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _timing_table(results: dict) -> pd.DataFrame:
+def _timing_table(results: dict):
     """Mean seconds per round, split into fit, predict and scoring."""
+    import pandas as pd
+
     rows = {name: r.history[["fit_seconds", "predict_seconds", "score_seconds"]].mean()
             for name, r in results.items()}
     return pd.DataFrame(rows).T.rename(columns=lambda c: c.replace("_seconds", " s"))
@@ -77,9 +91,7 @@ def _data_file(parser) -> None:
 
 
 def _learner_options(parser) -> None:
-    from .learners import LEARNERS
-
-    parser.add_argument("--learner", default="auto", choices=list(LEARNERS))
+    parser.add_argument("--learner", default="auto", choices=LEARNERS)
     parser.add_argument("--time-limit", type=float, default=None,
                         help="seconds per AutoGluon fit (default: no limit)")
 
@@ -237,6 +249,8 @@ def _run(args) -> int:
 
 
 def _bench(args) -> int:
+    import pandas as pd
+
     import autoal
     from autoal.bench import summarize
 
@@ -278,6 +292,8 @@ def _init(args) -> int:
 
 
 def _next(args) -> int:
+    import pandas as pd
+
     from .project import Project
 
     queue = Project(args.workdir).next(batch=args.batch)
@@ -311,9 +327,9 @@ def _label(args) -> int:
 
 
 def _status(args) -> int:
-    from .project import Project
+    from .status import read_status
 
-    status = Project(args.workdir).status()
+    status = read_status(args.workdir)
     accuracy = status["estimated_accuracy"]
     print(f"Project {status['workdir']}: round {status['round']}, {status['rows']} rows, "
           f"{status['labeled']} labeled ({status['annotations']} answers).")
@@ -345,13 +361,15 @@ def _export(args) -> int:
 
 
 def _report(results: dict, out: Path) -> None:
-    import autoal
+    import pandas as pd
+
+    from .plotting import plot_curves
 
     with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 120):
         if all("accuracy" in r.history for r in results.values()):
             print("\nTest accuracy by round and number of labeled rows:")
             print(_curve_table(results).to_string())
-            fig = autoal.plot_curves(results)
+            fig = plot_curves(results)
             fig.savefig(out / "learning_curve.png", dpi=120)
             print(f"\nPlot: {out / 'learning_curve.png'}")
         print("\nMean seconds per round:")
@@ -383,10 +401,14 @@ def _report_annotators(name: str, result) -> None:
 def main(argv=None) -> int:
     args = _build_parser().parse_args(argv)
     _setup_logging(args.verbose)
+    command = {"demo": _demo, "run": _run, "bench": _bench, "init": _init, "next": _next,
+               "import": _import, "label": _label, "status": _status,
+               "export": _export}[args.command]
     try:
-        return {"demo": _demo, "run": _run, "bench": _bench, "init": _init, "next": _next,
-                "import": _import, "label": _label, "status": _status,
-                "export": _export}[args.command](args)
+        with warnings.catch_warnings():
+            if not args.verbose:
+                _quiet_warnings()
+            return command(args)
     except (ValueError, TypeError, FileNotFoundError, FileExistsError, RuntimeError) as error:
         if args.verbose:
             raise

@@ -1,5 +1,8 @@
 """autoal.bench: fair comparisons, resumable, with a summary and a plot."""
 
+import json
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,6 +39,52 @@ def test_an_interrupted_bench_keeps_what_it_finished(blobs, tmp_path):
     pd.testing.assert_frame_equal(first, again, check_dtype=False)
 
 
+def test_a_saved_run_is_reused_only_with_the_same_settings_and_data(blobs, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="autoal.bench")
+    out = tmp_path / "b"
+    run_bench(blobs, CountingLearner(oof=True), out)
+    settings = json.loads((out / "margin-seed0.json").read_text())
+    assert settings["batch"] == 4 and settings["seed"] == 0 and settings["strategy"] == "margin"
+    assert settings["learner"] == {"class": "conftest.CountingLearner", "params": {"oof": True}}
+    assert settings["init"] == 2 and settings["test_size"] == 0.2  # loop's default, filled in
+
+    learner = CountingLearner(oof=True)
+    run_bench(blobs, learner, out, test_size=0.2)  # the same settings, one given explicitly
+    assert learner.fits == 0
+
+    caplog.clear()
+    learner = CountingLearner(oof=True)
+    curves = autoal.bench(blobs, strategies=["margin", "random"], seeds=[0, 1], rounds=2,
+                          batch=5, init=2, learner=learner, progress=False, out=out)
+    assert learner.fits == 4 * 3  # every run again
+    assert "margin-seed0.csv was saved by another run (these settings changed: batch)" \
+        in caplog.text
+    assert curves.groupby(["strategy", "seed"])["n_labeled"].max().eq(2 * 3 + 2 * 5).all()
+
+    caplog.clear()
+    learner = CountingLearner(oof=True)
+    run_bench(blobs.assign(f0=blobs["f0"] + 1.0), learner, out)
+    assert learner.fits == 4 * 3
+    assert "these settings changed: batch, data" in caplog.text
+
+    caplog.clear()
+    run_bench(blobs.assign(f0=blobs["f0"] + 1.0), CountingLearner(oof=False), out)
+    assert "these settings changed: learner" in caplog.text  # a learner's parameter counts
+
+
+def test_a_run_saved_without_its_settings_runs_again(blobs, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="autoal.bench")
+    out = tmp_path / "b"
+    run_bench(blobs, CountingLearner(oof=True), out)
+    (out / "random-seed1.json").unlink()  # as from an older autoal, or a crash in between
+    learner = CountingLearner(oof=True)
+    run_bench(blobs, learner, out)
+    assert learner.fits == 3
+    assert "random-seed1.csv was saved by another run (random-seed1.json is missing)" \
+        in caplog.text
+    assert (out / "random-seed1.json").is_file()
+
+
 def test_bench_needs_a_test_set(blobs):
     with pytest.raises(ValueError, match="leave test_size > 0"):
         autoal.bench(blobs, test_size=0.0, learner=CountingLearner())
@@ -54,3 +103,12 @@ def test_area_labels_to_reach_and_saving_ratio():
     assert summary.loc["smart", "label_saving_ratio"] == pytest.approx(20 / 30)
     assert summary.loc["random", "label_saving_ratio"] == pytest.approx(1.0)
     assert summary.loc["smart", "auc_mean"] > summary.loc["random", "auc_mean"]
+
+
+def test_strategies_made_by_helpers_are_told_apart_by_their_parameters():
+    from autoal._describe import describe
+    from autoal.strategies import diverse
+
+    assert describe(diverse("margin", beta=5)) == describe(diverse("margin", beta=5))
+    assert describe(diverse("margin", beta=5)) != describe(diverse("margin", beta=10))
+    json.dumps(describe(diverse("margin")))  # no memory addresses, nothing unserialisable

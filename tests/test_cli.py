@@ -4,14 +4,14 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from autoal import cli
 from conftest import make_blobs_frame
-
-pytestmark = pytest.mark.slow
 
 
 def autoal(*args, cwd):
@@ -21,6 +21,60 @@ def autoal(*args, cwd):
                           text=True, timeout=900)
 
 
+def test_the_parser_lists_every_learner():
+    from autoal.learners import LEARNERS
+
+    assert cli.LEARNERS == list(LEARNERS)
+
+
+def _warn_from(module: str, category=UserWarning):
+    """Issue a warning from code whose module is ``module`` (what filters match on)."""
+    exec("import warnings\nwarnings.warn('from ' + __name__, category)",
+         {"__name__": module, "category": category})
+
+
+def test_autoal_warnings_pass_the_quiet_filters(capsys):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cli._quiet_warnings()
+        _warn_from("autoal.loop")
+        _warn_from("autoal")
+        _warn_from("autoal.cli")
+        _warn_from("sklearn.utils")
+        _warn_from("torch.nn")
+        _warn_from("autogluon.core.models")
+        _warn_from("autoal.loop", FutureWarning)  # pandas deprecations pointing at autoal
+        _warn_from("autoalike")
+    assert [str(w.message) for w in caught] == ["from autoal.loop", "from autoal",
+                                                 "from autoal.cli"]
+
+
+COMMAND_THAT_WARNS = """
+import sys, warnings
+from autoal import cli
+
+def status(args):  # autoal code that warns (as loop() when the pool runs out), and a library
+    exec("import warnings; warnings.warn('the pool ran out')", {"__name__": "autoal.loop"})
+    exec("import warnings; warnings.warn('noise')", {"__name__": "sklearn.base"})
+    return 0
+
+cli._status = status
+before = list(warnings.filters)
+code = cli.main(["status", "anywhere"])
+assert warnings.filters == before, "main() left its filters behind"
+sys.exit(code)
+"""
+
+
+def test_a_command_shows_autoal_warnings_on_stderr():
+    done = subprocess.run([sys.executable, "-c", COMMAND_THAT_WARNS], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "UserWarning: the pool ran out" in done.stderr
+    assert "noise" not in done.stderr
+
+
+@pytest.mark.slow
 def test_run_on_a_csv(tmp_path):
     make_blobs_frame(n_per_class=20).rename(columns={"label": "kind"}).to_csv(
         tmp_path / "blobs.csv", index=False)
@@ -34,6 +88,7 @@ def test_run_on_a_csv(tmp_path):
     assert (tmp_path / "out" / "learning_curve.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_demo_on_small_images(image_csv, tmp_path):
     done = autoal("demo", "--data", image_csv, "--rounds", "1", "--batch", "4", "--init", "2",
                   "--out", "demo", cwd=tmp_path)
@@ -47,6 +102,7 @@ def test_demo_on_small_images(image_csv, tmp_path):
     assert (tmp_path / "demo" / "auto" / "queries.csv").is_file()
 
 
+@pytest.mark.slow
 def test_run_with_noisy_annotators_reports_them(tmp_path):
     make_blobs_frame(n_per_class=20).to_csv(tmp_path / "blobs.csv", index=False)
     done = autoal("run", "blobs.csv", "--rounds", "2", "--batch", "6", "--init", "3",
@@ -59,6 +115,7 @@ def test_run_with_noisy_annotators_reports_them(tmp_path):
     assert (tmp_path / "out" / "consensus.csv").is_file()
 
 
+@pytest.mark.slow
 def test_bench_compares_strategies(tmp_path):
     make_blobs_frame(n_per_class=20).to_csv(tmp_path / "blobs.csv", index=False)
     done = autoal("bench", "blobs.csv", "--strategies", "margin", "random", "--seeds", "0", "1",
@@ -72,6 +129,7 @@ def test_bench_compares_strategies(tmp_path):
     assert (tmp_path / "b" / "learning_curves.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_errors_are_reported_not_raised(tmp_path):
     make_blobs_frame().to_csv(tmp_path / "blobs.csv", index=False)
     done = autoal("run", "blobs.csv", "--batch", "0", cwd=tmp_path)
@@ -81,6 +139,7 @@ def test_errors_are_reported_not_raised(tmp_path):
     assert done.returncode == 2 and "No such data file" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_human_round_through_the_cli(tmp_path):
     df = make_blobs_frame(n_per_class=15, n_classes=3, seed=4)
     truth = df["label"].copy()

@@ -1,0 +1,83 @@
+"""A run directory's progress, read from its plain files: :func:`read_status`.
+
+Standard library only, so ``autoal status`` answers at once (no pandas, no model).
+It reads the layout :mod:`autoal.rundir` describes: ``autoal.json``, ``state.json``,
+``annotations.csv``, ``queries.csv`` and ``history.csv``; a missing table reads as
+empty. Lines of ``queries.csv`` and ``history.csv`` from rounds after the one
+``state.json`` names are not counted; every line of ``annotations.csv`` is (answers
+to the current queue carry the next round's number).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import Counter, defaultdict
+from pathlib import Path
+
+#: The run-directory format this reader knows (the same as :data:`autoal.rundir.FORMAT_VERSION`).
+FORMAT_VERSION = 2
+
+
+def read_status(workdir) -> dict:
+    """Rounds, labels, per-class counts, the queue's progress and the last accuracy.
+
+    Returns ``workdir``, ``round`` (of the current queue; -1 before the first),
+    ``rows`` (in the data), ``labeled`` (rows with at least one label),
+    ``annotations`` (labels given, all annotators), ``per_class`` (rows whose
+    majority label is each class, in the project's class order; a tie goes to the
+    label given first), ``queue`` (``{"size", "answered"}``: rows queued in the
+    current round, and those among them answered since) and ``estimated_accuracy``
+    (the last round's out-of-fold accuracy on labeled rows, or None).
+    """
+    path = Path(workdir)
+    config = _config(path)
+    state_path = path / "state.json"
+    round_ = int(json.loads(state_path.read_text())["round"]) if state_path.is_file() else -1
+
+    annotations = _read_csv(path / "annotations.csv")
+    votes = defaultdict(Counter)  # row -> label -> count, labels in the order first given
+    for line in annotations:
+        votes[line["row"]][line["label"]] += 1
+    majority = Counter(max(counts, key=counts.get) for counts in votes.values())
+
+    queue = {line["row"] for line in _read_csv(path / "queries.csv")
+             if int(line["round"]) == round_}
+    answered = {line["row"] for line in annotations if int(line["round"]) == round_ + 1}
+
+    history = [line for line in _read_csv(path / "history.csv") if int(line["round"]) <= round_]
+    return {
+        "workdir": str(path), "round": round_, "rows": int(config["data"]["rows"]),
+        "labeled": len(votes), "annotations": len(annotations),
+        "per_class": {str(c): majority[str(c)] for c in config["classes"]},
+        "queue": {"size": len(queue), "answered": len(queue & answered)},
+        "estimated_accuracy": _number(history[-1].get("oof_accuracy")) if history else None,
+    }
+
+
+def _config(path: Path) -> dict:
+    file = path / "autoal.json"
+    if not file.is_file():
+        raise FileNotFoundError(f"{path} is not an autoal run directory (no autoal.json).")
+    config = json.loads(file.read_text())
+    if config.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{file} has format version {config.get('format_version')!r}; this "
+                         f"autoal reads format {FORMAT_VERSION}.")
+    return config
+
+
+def _read_csv(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _number(text) -> float | None:
+    """A CSV cell as a float; None when blank, missing or NaN."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(value) else value
