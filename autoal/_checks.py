@@ -39,3 +39,54 @@ def format_examples(values, limit: int = 5) -> str:
     shown = ", ".join(repr(v) for v in values[:limit])
     more = f" and {len(values) - limit} more" if len(values) > limit else ""
     return f"{shown}{more}"
+
+
+def check_positive_or_none(name: str, value, *, owner: str = "loop"):
+    """Return ``value`` if it is None or a number > 0; raise otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise ValueError(
+            f"The '{name}' parameter of {owner} must be a number > 0 or None. Got {value!r}."
+        )
+    return float(value)
+
+
+def check_bool(name: str, value, *, owner: str = "loop") -> bool:
+    """Return ``value`` if it is a bool; raise otherwise."""
+    if not isinstance(value, bool):
+        raise ValueError(f"The '{name}' parameter of {owner} must be True or False. Got {value!r}.")
+    return value
+
+
+def check_text(name: str, value, *, owner: str = "loop") -> str:
+    """Return ``value`` if it is a non-blank string; raise otherwise."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"The '{name}' parameter of {owner} must be a non-blank string. "
+                         f"Got {value!r}.")
+    return value
+
+
+#: One table of constraints for the settings of a run (scikit-learn's
+#: ``_parameter_constraints`` in spirit): parameter name -> check and its arguments.
+CONSTRAINTS = {
+    "label": (check_text, {}),
+    "rounds": (check_int, {"minimum": 0}),
+    "batch": (check_int, {"minimum": 1}),
+    "seed": (check_int, {"minimum": 0}),
+    "chunk_size": (check_int, {"minimum": 1}),
+    "test_size": (check_fraction, {}),
+    "time_limit": (check_positive_or_none, {}),
+    "relabel": (check_bool, {}),
+    "progress": (check_bool, {}),
+}
+
+
+def check_params(owner: str, **params) -> dict:
+    """Check each parameter that :data:`CONSTRAINTS` knows; return them checked."""
+    out = dict(params)
+    for name, value in params.items():
+        if name in CONSTRAINTS:
+            check, kwargs = CONSTRAINTS[name]
+            out[name] = check(name, value, owner=owner, **kwargs)
+    return out

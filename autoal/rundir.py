@@ -2,19 +2,24 @@
 
 One folder a person can read, in plain formats::
 
-    autoal.json          configuration, class list, data fingerprint, format version
-    state.json           the last round written in full, and the current predictor's path
+    autoal.json          settings, class list, data fingerprint, format version
+    state.json           the last round written in full: its number, its probability
+                         files and its predictor's folder
     annotations.csv      every label given: row, annotator, label, round (+ time)
-    queries.csv          every pick: round, row, kind (new or relabel), score
+    queries.csv          every pick: round, row, kind (new or relabel), score, guess,
+                         confidence
     history.csv          one line of metrics per round
-    probabilities.parquet  the latest out-of-sample probabilities per labeled row
-    models/              AutoGluon's folders (only the current model is kept)
+    stop_predictions.csv the stop set's predicted classes per round (StablePredictions)
+    probabilities/       round-NNN.parquet: the latest out-of-sample probabilities per
+                         row after round NNN (this round's and the one before are kept)
+    models/              round-NNN: AutoGluon's folder (only the current round's is kept)
 
 Every file is written to a temporary name and renamed, so a crash at any moment
-leaves the previous version whole. ``state.json`` is written last in each round: on
-load, lines of other tables from rounds after the one it names are ignored, so the
-tables always agree with each other. Files carry a format version
-(:data:`FORMAT_VERSION`), checked on load.
+leaves the previous version whole. A round's files are a unit: ``state.json`` is
+written last, and names the probability files it goes with; lines of the other
+tables from rounds after the one it names are never read (answers to the round's
+queue carry the next round's number and count from the moment they are stored).
+Files carry a format version (:data:`FORMAT_VERSION`), checked on load.
 """
 
 from __future__ import annotations
@@ -22,18 +27,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-#: Version of the layout above; a run directory from a newer layout is refused.
-FORMAT_VERSION = 1
+#: Version of the layout above; a run directory from another layout is refused.
+FORMAT_VERSION = 2
 CONFIG, STATE = "autoal.json", "state.json"
-# Temporary files are private (0600); renamed ones get the mode a plain open() gives.
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 def write_csv(path: Path, table: pd.DataFrame) -> None:
@@ -62,8 +64,16 @@ class _atomic:
 
     def __enter__(self):
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
-                                        suffix=".tmp")
+        # The mode a plain open() gives (the process umask applies), under a fresh name.
+        for _ in range(100):
+            self.tmp = self.path.parent / f".{self.path.name}.{secrets.token_hex(6)}.tmp"
+            try:
+                fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                break
+            except FileExistsError:
+                continue
+        else:  # pragma: no cover - 100 random names taken
+            raise FileExistsError(f"Could not create a temporary file beside {self.path}.")
         self.file = os.fdopen(fd, self.mode, **self.kwargs)
         return self.file
 
@@ -74,7 +84,6 @@ class _atomic:
         finally:
             self.file.close()
         if kind is None:
-            os.chmod(self.tmp, 0o666 & ~_UMASK)
             os.replace(self.tmp, self.path)
         else:
             os.unlink(self.tmp)
@@ -147,7 +156,14 @@ class RunDir:
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise ValueError(
                 f"{path} has format version {version!r}; this autoal reads format "
-                f"{FORMAT_VERSION} and older. Upgrade autoal to open it.")
+                f"{FORMAT_VERSION}. Upgrade autoal to open it.")
+        if version < FORMAT_VERSION:
+            raise ValueError(
+                f"{path} has format version {version}, from an older autoal whose rounds were "
+                f"saved in another layout; this autoal reads format {FORMAT_VERSION}. Its "
+                f"labels are in {self.path / 'annotations.csv'} (row, annotator, label): start "
+                f"a new run directory from them (for a project: 'autoal init' on your data with "
+                f"those labels filled in), or finish the run with the autoal that made it.")
         return config
 
     def check(self, config: dict, keys) -> dict:
@@ -171,18 +187,23 @@ class RunDir:
         return FileLock(str(self.path / f".{name}.lock"), timeout=timeout)
 
     def state(self) -> dict:
+        """The last round written in full (``{"round": -1}`` before the first)."""
         path = self.path / STATE
         return json.loads(path.read_text()) if path.is_file() else {"round": -1}
 
     def write_state(self, state: dict) -> None:
         write_json(self.path / STATE, state)
 
-    def read_csv(self, name: str) -> pd.DataFrame | None:
-        """A table as strings (blank cells stay ''), or None if it does not exist yet."""
+    def read_csv(self, name: str, upto_round=None) -> pd.DataFrame | None:
+        """A table as strings (blank cells stay ''), or None if it does not exist yet;
+        with ``upto_round``, only its lines of that round and before."""
         path = self.path / name
         if not path.is_file():
             return None
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if upto_round is not None:
+            table = table[table["round"].astype(int) <= upto_round].reset_index(drop=True)
+        return table
 
     def read_annotations(self, rows: Decoder, labels: Decoder, upto_round=None) -> pd.DataFrame:
         from . import annotations as ann
@@ -196,9 +217,10 @@ class RunDir:
         table = table.assign(row=rows(table["row"]), label=labels(table["label"]))
         return table.reset_index(drop=True)
 
-    def read_probabilities(self, name: str, rows: Decoder, k: int) -> pd.DataFrame:
-        path = self.path / name
-        if not path.is_file():
+    def read_probabilities(self, name, rows: Decoder, k: int) -> pd.DataFrame:
+        """Probabilities saved by :meth:`write_probabilities` (empty if ``name`` is None)."""
+        path = self.path / name if name else None
+        if path is None or not path.is_file():
             return pd.DataFrame(columns=range(k), dtype=np.float32)
         table = pd.read_parquet(path)
         values = table.drop(columns=["row"]).to_numpy(dtype=np.float32)

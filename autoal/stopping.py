@@ -1,7 +1,9 @@
 """Stopping rules: ``loop(..., stop=rule or [rules])``.
 
 A rule looks at the history so far (and, for the label-free rule, at the model's
-predictions on a fixed stop set) and gives a reason to stop, or None. The loop
+predictions on a fixed stop set) and gives a reason to stop, or None. A rule says
+what it needs from the engine (:class:`autoal.protocols.StopRule`): ``remaining``
+caps the labels asked for, ``stop_set`` asks for predictions on that many rows. The loop
 checks its rules after evaluating each round's model, before asking for labels;
 the first reason given ends the loop and is kept as ``Result.stop_reason`` and in
 the last history row's ``stop_reason``.
@@ -79,6 +81,11 @@ class StablePredictions:
         self.kappa = float(kappa)
         self.patience = check_int("patience", patience, minimum=1, owner="StablePredictions")
         self.size = check_int("size", size, minimum=1, owner="StablePredictions")
+
+    @property
+    def stop_set(self) -> int:
+        """Rows the engine predicts every round for this rule (see :class:`StopRule`)."""
+        return self.size
 
     def agreement(self, stop_predictions) -> list[float]:
         """Kappa between each pair of consecutive rounds' predictions."""

@@ -58,7 +58,9 @@ from cleanlab.multiannotator import get_active_learning_scores
 from autoal.learners import DEFAULT_EMBEDDING_MODELS
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "fashion" / "labels.csv"
-LOOP = sys.modules["autoal.loop"]  # the module (``autoal.loop`` is the function)
+import autoal.session  # noqa: E402  (the round engine the loop drives)
+
+SESSION = sys.modules["autoal.session"]
 ANN = sys.modules["autoal.annotations"]
 
 
@@ -115,11 +117,11 @@ class Clock:
 
 
 AG_METHODS = ["__init__", "fit", "predict_proba", "predict_proba_oof"]
-#: autoal's own steps timed apart (functions of autoal.loop / autoal.annotations, and
+#: autoal's own steps timed apart (functions of autoal.session / autoal.annotations, and
 #: the EmbeddingLearner's feature lookup: file hashing + cache lookup + PCA transform)
 PARTS = ("features", "consensus", "annotate", "can_relabel", "wide", "activelab", "select",
          "remember", "align_proba", "metrics", "save", "discard")
-BACKGROUND = ("save", "discard")
+BACKGROUND = ("discard",)
 
 
 class TimedEmbeddingLearner(autoal.EmbeddingLearner):
@@ -149,11 +151,12 @@ def run_autoal(df, args, workdir: Path):
     learner = TimedEmbeddingLearner(clock, seed=args.seed, progress=False,
                                     path=workdir / "models")
     targets = [(TabularPredictor, m, "ag") for m in AG_METHODS] + [
-        (LOOP, "_save", "save"), (LOOP, "discard", "discard"), (ANN, "consensus", "consensus"),
-        (autoal.strategies, "activelab", "activelab"), (LOOP, "_annotate", "annotate"),
-        (LOOP, "_can_relabel", "can_relabel"), (LOOP, "_remember", "remember"),
-        (LOOP, "align_proba", "align_proba"), (LOOP, "select_batch", "select"),
-        (ANN, "wide", "wide"), (LOOP, "_metrics", "metrics"),
+        (SESSION.Session, "_save", "save"), (SESSION, "discard", "discard"),
+        (ANN, "consensus", "consensus"), (autoal.strategies, "activelab", "activelab"),
+        (SESSION.Session, "tell", "annotate"), (SESSION.Session, "_can_relabel", "can_relabel"),
+        (SESSION, "_remember", "remember"), (SESSION, "align_proba", "align_proba"),
+        (SESSION, "select_batch", "select"), (ANN, "wide", "wide"),
+        (SESSION, "_metrics", "metrics"),
     ]
     # the loop looks the strategy up in STRATEGIES; point it at the clocked function
     with clock.patched(targets):
@@ -306,8 +309,9 @@ def main(argv=None) -> None:
     print(per_round.to_string(float_format=fmt))
 
     print("\nautoal's other seconds per round by part (mean over reps; 'rest' = loop "
-          "bookkeeping not in a named part; save and discard run in background threads, "
-          "beside the next round, so they are not part of 'other'):")
+          "bookkeeping not in a named part; save is written in the round, state file last; "
+          "discard runs in a background thread beside the next round, so it is not part of "
+          "'other'):")
     parts = a_mean[["other", *PARTS]].copy()
     parts["rest"] = parts["other"] - parts[[p for p in PARTS if p not in BACKGROUND]].sum(axis=1)
     parts.loc["total"] = parts.sum()

@@ -1,7 +1,11 @@
 """A loop run in its own process, for the resume tests: ``python resumable_run.py WORKDIR
 ROUNDS [KILL]``. ``KILL`` makes the process kill itself (SIGKILL, no clean-up):
 ``fit:N`` during the N-th fit, ``label:N`` while the N-th batch is being labeled,
-``save:N`` after the N-th round's tables are written but before its state file."""
+``save:N`` just before the N-th state file is written, ``write:N`` just after the N-th
+file of the run directory is written (renamed into place), ``inside:N`` inside the N-th
+file's write (its data written to the temporary file, not yet renamed). With the
+environment variable ``AUTOAL_TRACE=FILE`` each file written is listed in FILE, one
+``N name`` per line."""
 
 import os
 import signal
@@ -19,43 +23,73 @@ def die():
 
 
 class Learner(CountingLearner):
-    def __init__(self, kill_at):
+    """Dies in the ``KILL_AT``-th fit (a module setting, not one of the learner's, which a
+    resumed run must share)."""
+
+    def __init__(self):
         super().__init__(oof=True)
-        self.kill_at = kill_at
 
     def fit(self, data, label):
-        if self.fits + 1 == self.kill_at:
+        if self.fits + 1 == KILL_AT:
             die()
         return super().fit(data, label)
 
 
+def _on_call(owner, name, n, before=True):
+    """Kill the process at the n-th call of ``owner.name`` (before or after it runs)."""
+    original, calls = getattr(owner, name), []
+
+    def wrapped(self, *args, **kwargs):
+        calls.append(1)
+        if before and len(calls) == n:
+            die()
+        out = original(self, *args, **kwargs)
+        if not before and len(calls) == n:
+            die()
+        return out
+
+    setattr(owner, name, wrapped)
+
+
+def _trace_writes(path, kill_inside):
+    exit_, count = rundir._atomic.__exit__, []
+
+    def traced(self, kind, *rest):
+        if kind is None:
+            count.append(self.path)
+            if path:
+                with open(path, "a") as f:
+                    f.write(f"{len(count)} {self.path.relative_to(WORKDIR)}\n")
+            if len(count) == kill_inside:
+                self.file.flush()
+                die()
+        return exit_(self, kind, *rest)
+
+    rundir._atomic.__exit__ = traced
+
+
+WORKDIR = None
+KILL_AT = 0
+
+
 def main(workdir, rounds, kill=""):
+    global WORKDIR, KILL_AT
+    WORKDIR = os.path.abspath(workdir)
     where, _, n = kill.partition(":")
     n = int(n or 0)
-    annotators = autoal.SimulatedAnnotators([0.95, 0.8, 0.7], seed=3)
+    KILL_AT = n if where == "fit" else 0
+    annotators = autoal.SimulatedAnnotators([0.9, 0.75, 0.6], seed=3)
     if where == "label":
-        label, calls = oracles._BoundAnnotators.__call__, []
-
-        def label_or_die(self, rows, annotations):
-            calls.append(1)
-            if len(calls) == n:
-                die()
-            return label(self, rows, annotations)
-
-        oracles._BoundAnnotators.__call__ = label_or_die
+        _on_call(oracles._BoundAnnotators, "__call__", n)
     if where == "save":
-        write_state, saved = rundir.RunDir.write_state, []
-
-        def write_state_or_die(self, state):
-            saved.append(1)
-            if len(saved) == n:
-                die()
-            write_state(self, state)
-
-        rundir.RunDir.write_state = write_state_or_die
+        _on_call(rundir.RunDir, "write_state", n)
+    _trace_writes(os.environ.get("AUTOAL_TRACE"), n if where == "inside" else 0)
+    if where == "write":
+        _on_call(rundir._atomic, "__exit__", n, before=False)
     df = make_blobs_frame(n_per_class=40, n_classes=3, seed=1)
     autoal.loop(df, rounds=int(rounds), batch=6, init=2, seed=5, progress=False,
-                learner=Learner(n if where == "fit" else 0), annotators=annotators,
+                strategy="activelab",  # asks for second opinions early: CROWDLAB by round 4
+                learner=Learner(), annotators=annotators,
                 workdir=workdir)
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import autoal
-from autoal.learners import align_proba
+from autoal.predict import align_proba
 
 from conftest import CountingLearner, make_blobs_frame
 
@@ -22,13 +22,14 @@ def test_result_shape_and_history(blobs):
     assert list(h["round"]) == [0, 1, 2, 3]
     assert list(h["n_labeled"]) == [6, 11, 16, 21]
     assert list(h["n_queried"]) == [5, 5, 5, 0]
-    for column in ["n_relabel_requests", "accuracy", "balanced_accuracy", "fit_seconds",
-                   "predict_seconds", "score_seconds"]:
+    for column in ["n_relabel_requests", "accuracy", "balanced_accuracy", "oof_accuracy",
+                   "fit_seconds", "predict_seconds", "score_seconds"]:
         assert column in h
     assert h["accuracy"].between(0, 1).all()
     assert len(result.labeled) == 21
     assert result.classes == ["class_0", "class_1", "class_2"]
-    assert set(result.queries.columns) == {"round", "row", "kind", "score"}
+    assert list(result.queries.columns) == ["round", "row", "kind", "score", "guess",
+                                            "confidence"]
     assert result.strategy == "auto"
 
 
@@ -124,7 +125,9 @@ def test_models_without_oof_are_cross_fitted(blobs):
 
     learner = CountingLearner()
     run(blobs, learner=learner, rounds=1)
-    assert learner.fits == 1 + 3 + 1  # round 0, its 3 folds, round 1 (no queries after it)
+    # Wrapped in CrossFitted: each round's fit and its 3 folds (the last round's too: its
+    # out-of-sample probabilities feed the consensus and the history's oof_accuracy).
+    assert learner.fits == (1 + 3) * 2
 
     train = blobs.iloc[:30]
     oof = cross_fit_proba(CountingLearner(), train, "label", folds=3, seed=0)

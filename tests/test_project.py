@@ -11,6 +11,7 @@ import pytest
 
 from autoal.labelstudio import label_config, read_answers, to_tasks
 from autoal.project import GIVEN, QUEUE, Project
+from autoal.rundir import FORMAT_VERSION
 
 from conftest import make_blobs_frame
 
@@ -55,7 +56,7 @@ def test_init_keeps_the_given_labels_and_the_pool(project):
     assert (annotations["annotator"] == GIVEN).all() and len(annotations) == 12
     assert project.classes == ["class_0", "class_1", "class_2"]
     config = json.loads((project.path / "autoal.json").read_text())
-    assert config["kind"] == "project" and config["format_version"] == 1
+    assert config["kind"] == "project" and config["format_version"] == FORMAT_VERSION
 
 
 def test_next_writes_a_queue_of_pool_rows(project):
@@ -216,6 +217,15 @@ def test_init_errors(tmp_path):
         Project.init(df, tmp_path / "c")
     with pytest.raises(FileNotFoundError, match="not an autoal run directory"):
         Project(tmp_path / "nothing")
+
+
+def test_a_second_next_while_one_is_fitting_is_refused(project):
+    """The run lock is held while a round fits: a second next() fails at once, and the
+    round advances once."""
+    with project.run.lock():  # as a next() in another process holds it
+        with pytest.raises(RuntimeError, match="in use by another autoal process"):
+            project.next(batch=6, progress=False)
+    assert project.round == 0
 
 
 def test_next_run_again_after_a_crash_replaces_its_round(project):

@@ -3,6 +3,7 @@ same picks as a run that was never stopped. Runs that die do so in their own pro
 (SIGKILL, no clean-up), through tests/resumable_run.py."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -45,10 +46,53 @@ def reference(tmp_path_factory):
     return workdir
 
 
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory):
+    """A run of 6 rounds that nothing interrupts, with the list of files it wrote in order."""
+    folder = tmp_path_factory.mktemp("traced")
+    env = {**os.environ, "AUTOAL_TRACE": str(folder / "trace.txt")}
+    done = subprocess.run([sys.executable, str(SCRIPT), str(folder / "run"), "6"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = [line.split(" ", 1) for line in (folder / "trace.txt").read_text().splitlines()]
+    return folder / "run", [(int(n), name) for n, name in lines]
+
+
+def round_writes(trace, round_):
+    """The files written from the end of round ``round_ - 1``'s state file to the end of
+    round ``round_``'s: the answers to the previous query, then the round's own files."""
+    states = [n for n, name in trace if name == "state.json"]
+    return [(n, name) for n, name in trace if states[round_ - 1] < n <= states[round_]]
+
+
+@pytest.mark.parametrize("round_", [2, 5])
+@pytest.mark.parametrize("position", range(5))
+@pytest.mark.parametrize("mode", ["write", "inside"])
+def test_a_kill_at_any_file_of_a_round_resumes_with_the_same_run(traced, round_, position,
+                                                                  mode, tmp_path):
+    """Three noisy annotators, so CROWDLAB weighs them with the saved probabilities: a
+    resumed run must read exactly the files of the last round written in full."""
+    reference, trace = traced
+    writes = round_writes(trace, round_)
+    assert [name.split("/")[0] for _, name in writes] == [
+        "annotations.csv", "history.csv", "queries.csv", "probabilities", "state.json"]
+    n, name = writes[position]
+    workdir = tmp_path / "run"
+    killed = run_script(workdir, 6, f"{mode}:{n}")
+    assert killed.returncode == -9, killed.stderr
+    resumed = run_script(workdir, 6)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_run(reference, workdir)
+    consensus = pd.read_csv(workdir / "consensus.csv")
+    assert (consensus["method"] == "crowdlab").all()  # the probabilities were used
+    assert not list(workdir.glob(".*.tmp")) or mode == "inside"
+
+
 @pytest.mark.parametrize("kill, last_saved", [
     ("fit:3", 1),  # while fitting round 2's model
-    ("label:3", 0),  # while round 1's batch is labeled (call 1 labels the initial set)
+    ("label:3", 1),  # while round 1's batch is labeled (call 1 labels the initial set)
     ("save:3", 1),  # after round 2's tables, before its state file
+    ("label:6", 4),  # while round 4's batch is labeled: its query is saved, not refit
     ("fit:1", -1),  # before any round is written
 ])
 def test_a_run_killed_inside_a_round_resumes_with_the_same_picks(kill, last_saved, reference,
@@ -58,10 +102,7 @@ def test_a_run_killed_inside_a_round_resumes_with_the_same_picks(kill, last_save
     assert killed.returncode == -9, killed.stderr
     state = json.loads((workdir / "state.json").read_text()) if (
         workdir / "state.json").exists() else {"round": -1}
-    # A round's files are written while the next round runs, so a kill early in it may
-    # come before they land: then the round before is the last one written in full.
-    assert state["round"] in ({last_saved} if kill.startswith("save")
-                              else {last_saved, last_saved - 1})
+    assert state["round"] == last_saved
     resumed = run_script(workdir, 5)
     assert resumed.returncode == 0, resumed.stderr
     assert_same_run(reference, workdir)
@@ -161,4 +202,6 @@ def test_resume_with_the_real_tabular_learner_makes_the_same_picks(tmp_path):
     run(tmp_path / "stopped", 1)
     resumed = run(tmp_path / "stopped", 2)
     pd.testing.assert_frame_equal(resumed.queries, straight.queries)
-    assert len(list((tmp_path / "stopped" / "models").glob("fit-*"))) == 1
+    # Each round's model in workdir/models/round-NNN, the learner object's too; only the
+    # current one is kept.
+    assert [p.name for p in (tmp_path / "stopped" / "models").iterdir()] == ["round-002"]

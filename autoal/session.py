@@ -1,0 +1,651 @@
+"""One round engine for simulations and people: a :class:`Session` with ask and tell.
+
+Optuna's study and small-text's query/update in spirit::
+
+    session = Session.start(pool, settings, store)     # or Session.resume(store, pool, settings)
+    session.tell(first_labels)                          # answers to the initial set (round 0)
+    query = session.ask()                               # fit, predict, score, pick; saved
+    session.tell(answers_to(query.rows))                # validated, refused whole if bad
+    query = session.ask()                               # the next round trains on them
+
+:func:`autoal.loop` drives it with an oracle; :class:`autoal.Project` drives it one
+command at a time for people. ``ask`` saves its round as a unit (see
+:mod:`autoal.rundir`: the state file last), ``tell`` appends answers under a file lock,
+so several processes may tell at once while one asks. Answers to round ``r``'s query
+carry round ``r + 1``: the first round whose model trains on them. Before the first
+``ask`` the query is the initial set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+import warnings
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import annotations as ann
+from ._checks import check_int, format_examples
+from .learners import CrossFitted, discard, learner_settings, make_learner
+from .pool import ROUND, STOP
+from .predict import align_proba, predict_pool, strategy_inputs
+from .rundir import Decoder, write_csv
+from .select import select_batch
+from .stopping import as_rules
+from .strategies import get_strategy
+
+logger = logging.getLogger(__name__)
+
+#: The columns of a query (and of ``queries.csv``).
+QUERY = ["round", "row", "kind", "score", "guess", "confidence"]
+#: History columns, in this order (others follow).
+HISTORY = ["round", "n_labeled", "n_annotations", "n_queried", "n_relabeled",
+           "n_relabel_requests", "accuracy", "balanced_accuracy", "consensus_accuracy",
+           "oof_accuracy", "fit_seconds", "predict_seconds", "score_seconds"]
+#: Configuration a resumed run must share with the run it resumes.
+RESUME_KEYS = ("kind", "label", "strategy", "batch", "seed", "init", "test_size", "relabel",
+               "classes", "column_types", "learner", "annotators", "data", "split")
+
+
+@dataclass
+class Query:
+    """One round's picks: ``picks`` has :data:`QUERY` columns, best first within a kind;
+    ``line`` is the round's history line (its metrics)."""
+
+    round: int
+    picks: pd.DataFrame
+    stop_reason: str | None = None
+    line: dict = field(default_factory=dict)
+
+    @property
+    def rows(self) -> pd.Index:
+        return pd.Index(self.picks["row"])
+
+
+def empty_picks(round_=None) -> pd.DataFrame:
+    return pd.DataFrame({"round": pd.Series(dtype=int), "row": pd.Series(dtype=object),
+                         "kind": pd.Series(dtype=str), "score": pd.Series(dtype=float),
+                         "guess": pd.Series(dtype=object),
+                         "confidence": pd.Series(dtype=float)})
+
+
+class Session:
+    """Active labeling over ``pool`` with ``settings``, kept in ``store`` (a
+    :class:`autoal.rundir.RunDir`, or None to keep nothing). Make one with :meth:`start`,
+    :meth:`resume` or :meth:`open`; use it as a context manager to hold the run
+    directory for the whole session and clean up temporary model folders at the end.
+    """
+
+    def __init__(self, pool, settings, store=None, *, oracle=None, stop=None, kind="loop"):
+        self.pool, self.settings, self.store, self.oracle = pool, settings, store, oracle
+        self.kind = kind
+        self.rules = as_rules(stop)
+        self.strategy, self._score = get_strategy(settings.strategy)
+        learner = make_learner(settings.learner, column_types=pool.column_types,
+                               time_limit=settings.time_limit, seed=settings.seed,
+                               progress=settings.progress, ray_address=settings.ray_address)
+        self.learner = learner if getattr(learner, "gives_oof_proba", False) else CrossFitted(
+            learner, folds=3, seed=settings.seed)
+        self._rows = Decoder(pool.features.index, "rows")
+        self._labels = Decoder(pool.classes, "classes")
+        sizes = [int(getattr(rule, "stop_set", 0) or 0) for rule in self.rules]
+        order = np.random.default_rng([settings.seed, STOP]).permutation(len(pool.features))
+        self._stop_rows = pool.features.index[order[:max(sizes)]] if max(sizes, default=0) \
+            else None
+        self.round, self.model, self._prepared = -1, None, False
+        self._history, self._queries, self._stop_predictions = [], [], []
+        self._annotations = ann.empty()
+        self._known = _no_probs(len(pool.classes))
+        self._before = None  # the probability file of the round before the current one
+        self._lock = store.lock("run") if store is not None else None
+        self._models = (store.path / "models" if store is not None
+                        else Path(tempfile.mkdtemp(prefix="autoal-")))
+        self._cleanup = []
+
+    # ---- making one ------------------------------------------------------------------
+
+    @classmethod
+    def start(cls, pool, settings, store=None, *, oracle=None, stop=None, kind="loop",
+              config=None) -> Session:
+        """A new session; with a ``store``, its configuration is written there."""
+        session = cls(pool, settings, store, oracle=oracle, stop=stop, kind=kind)
+        if store is not None:
+            if store.exists():
+                raise FileExistsError(f"{store.path} is already a run directory; resume it "
+                                      f"or pick another folder.")
+            store.create({**session.config(), **(config or {})})
+        return session
+
+    @classmethod
+    def resume(cls, store, pool, settings, *, oracle=None, stop=None, kind="loop",
+               check=True) -> Session:
+        """The session saved in ``store``, after its last round written in full.
+        ``check`` compares the settings with the stored ones (:data:`RESUME_KEYS`)."""
+        session = cls(pool, settings, store, oracle=oracle, stop=stop, kind=kind)
+        if check:
+            store.check(session.config(), RESUME_KEYS)
+        else:
+            store.config()  # the format version
+        session._load()
+        return session
+
+    @classmethod
+    def open(cls, pool, settings, store=None, **kwargs) -> Session:
+        """:meth:`resume` if ``store`` holds a run, else :meth:`start`."""
+        if store is not None and store.exists():
+            return cls.resume(store, pool, settings, **kwargs)
+        return cls.start(pool, settings, store, **kwargs)
+
+    def config(self) -> dict:
+        """What ``autoal.json`` records: the settings that decide the picks, and the data."""
+        return {"kind": self.kind, **self.settings.resume_keys(),
+                "time_limit": self.settings.time_limit,
+                "classes": list(self.pool.classes), "column_types": self.pool.column_types,
+                "learner": learner_settings(self.learner),
+                "annotators": list(getattr(self.oracle, "annotators", None) or []),
+                **self.pool.data_key}
+
+    def __enter__(self) -> Session:
+        self._acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+    def close(self) -> None:
+        """Wait for model folders being deleted; without a store, remove the temporary
+        folder of the models, keeping the current model's until it is garbage collected."""
+        for thread in self._cleanup:
+            thread.join()
+        self._cleanup = []
+        if self.store is not None or not self._models.is_dir():
+            return
+        keep = getattr(self.model, "path", None)
+        for folder in self._models.iterdir():
+            if keep is None or Path(folder) != Path(keep):
+                shutil.rmtree(folder, ignore_errors=True)
+        if keep is not None and Path(keep).parent == self._models:
+            weakref.finalize(self.model, shutil.rmtree, str(self._models), True)
+        else:
+            shutil.rmtree(self._models, ignore_errors=True)
+
+    # ---- reading ---------------------------------------------------------------------
+
+    @property
+    def annotations(self) -> pd.DataFrame:
+        """Every label given: ``row, annotator, label, round`` (+ ``time`` for people)."""
+        if self.store is not None:
+            self._annotations = self._read_annotations()
+        return self._annotations
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """One line per round asked (:data:`HISTORY` columns first)."""
+        return history_frame(self._history)
+
+    @property
+    def queries(self) -> pd.DataFrame:
+        """Every pick so far (:data:`QUERY` columns)."""
+        return pd.concat([empty_picks(), *self._queries], ignore_index=True)
+
+    @property
+    def query(self) -> Query:
+        """The current query: the last round's picks, or the initial set before any."""
+        if self.round < 0:
+            picks = empty_picks().reindex(range(len(self.pool.initial)))
+            picks = picks.assign(round=-1, row=list(self.pool.initial), kind="new")
+            return Query(-1, picks)
+        picks = self._queries[-1] if self._queries and int(
+            self._queries[-1]["round"].iloc[0]) == self.round else empty_picks()
+        return Query(self.round, picks, self._history[-1].get("stop_reason"), self._history[-1])
+
+    @property
+    def pending(self) -> Query | None:
+        """The current query if it asked for rows and no answer to it is stored yet."""
+        query = self.query
+        told = (self.annotations["round"] == self.round + 1).any()
+        return query if len(query.picks) and not told else None
+
+    def refresh(self) -> None:
+        """Catch up with a round another process saved since (a project's ``next`` run
+        in another shell while this one serves the labeling page)."""
+        if self.store is not None and int(self.store.state()["round"]) != self.round:
+            self._load()
+
+    def consensus(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Consensus per labeled row and statistics per annotator
+        (:func:`autoal.annotations.consensus`)."""
+        return ann.consensus(self.annotations, self.pool.classes, self._known)
+
+    def row_id(self, text):
+        """The row whose id reads ``text`` (as in a CSV or a URL), or None."""
+        return self._rows.get(text)
+
+    # ---- ask -------------------------------------------------------------------------
+
+    def ask(self, batch: int | None = None, *, final: bool = False) -> Query:
+        """Fit on the consensus labels, evaluate, check the stop rules, predict, score and
+        pick up to ``batch`` rows (default: the settings'); ``final`` fits and evaluates
+        without picking. The round is saved before this returns."""
+        batch = self.settings.batch if batch is None else check_int(
+            "batch", batch, minimum=1, owner="Session.ask")
+        with self._holding():
+            annotations = self.annotations
+            r, known_before = self.round + 1, self._known
+            labeled = ann.consensus_labels(annotations, self.pool.classes, self._known)
+            if labeled.nunique() < 2:
+                held = (f"only the class {labeled.iloc[0]!r}" if len(labeled)
+                        else "no label at all")
+                raise ValueError(f"Round {r}: the labels given so far hold {held}; a model "
+                                 f"needs at least 2 classes. Label more rows first "
+                                 f"({len(annotations)} annotations so far).")
+            train = self.pool.features.loc[labeled.index].assign(
+                **{self.pool.label: labeled.to_numpy()})
+            t0 = time.perf_counter()
+            model = self._fit(r, train)
+            row = {"round": r, "n_labeled": len(train), "n_annotations": len(annotations),
+                   "fit_seconds": time.perf_counter() - t0}
+            row.update(self._evaluate(model, labeled))
+            stop_reason = self._check_rules(row)
+            cap = min([batch] + [int(rule.remaining(len(annotations))) for rule in self.rules
+                                 if callable(getattr(rule, "remaining", None))])
+            picks = self._pick(model, train, annotations, cap, r, row,
+                               go=not final and not stop_reason)
+            if stop_reason:
+                row["stop_reason"] = stop_reason
+            self._history.append(row)
+            if len(picks):
+                self._queries.append(picks)
+            previous, self.model, self.round = self.model, model, r
+            if self.store is not None:
+                self._save(known_before)
+                if previous is None:  # the model before was made by another process
+                    self._clean_models(self.store.state().get("predictor"))
+            self._discard(previous)
+        _log_round(row)
+        return Query(r, picks, stop_reason, row)
+
+    def _fit(self, r: int, train: pd.DataFrame):
+        if self.store is not None:  # folders a stopped process left; the current one stays
+            path = getattr(self.model, "path", None)
+            self._clean_models(os.path.relpath(path, self.store.path) if path
+                               else self.store.state().get("predictor"))
+        if not self._prepared:
+            if callable(getattr(self.learner, "prepare", None)):
+                every = pd.concat([self.pool.features,
+                                   self.pool.test.drop(columns=[self.pool.label])])
+                self.learner.prepare(every, self.pool.column_types)
+            self._prepared = True
+        learner = self.learner
+        if callable(getattr(learner, "with_context", None)):
+            learner = learner.with_context(path=self._models / f"round-{r:03d}",
+                                           seed=self.settings.seed,
+                                           time_limit=self.settings.time_limit)
+        return learner.fit(train, self.pool.label)
+
+    def _predict(self, model, rows, frame=None, progress=None) -> np.ndarray:
+        s = self.settings
+        return predict_pool(model, self.pool.features if frame is None else frame, rows,
+                            self.pool.classes, chunk_size=s.chunk_size,
+                            ray_address=s.ray_address,
+                            progress=s.progress if progress is None else progress)
+
+    def _evaluate(self, model, labeled: pd.Series) -> dict:
+        """Test metrics, the consensus labels' accuracy (when the truth is known) and the
+        stop set's predictions."""
+        out = {}
+        test = self.pool.test
+        if len(test):
+            probs = self._predict(model, test.index, test.drop(columns=[self.pool.label]))
+            codes = test[self.pool.label].map({c: i for i, c in enumerate(self.pool.classes)})
+            out.update(_metrics(codes.to_numpy(), probs.argmax(axis=1)))
+        if self.pool.truth is not None:
+            out["consensus_accuracy"] = float(
+                (labeled == self.pool.truth.loc[labeled.index]).mean())
+        if self._stop_rows is not None:
+            self._stop_predictions.append(
+                self._predict(model, self._stop_rows, progress=False).argmax(axis=1))
+        return out
+
+    def _check_rules(self, row: dict) -> str | None:
+        for rule in self.rules:
+            reason = rule([*self._history, row], self._stop_predictions)
+            if reason:
+                return reason
+        return None
+
+    def _pick(self, model, train, annotations, budget, r, row, *, go) -> pd.DataFrame:
+        """Score both pools and pick ``budget`` rows (when ``go``); record the round's
+        out-of-sample probabilities and timings in ``row``."""
+        labeled = train.index
+        unlabeled = self.pool.features.index.difference(labeled, sort=False)
+        can_relabel = self._can_relabel(annotations, labeled)
+        oof = getattr(model, "oof_proba", None)
+        if oof is None:
+            raise ValueError(f"The model of {type(self.learner).__name__} has no oof_proba, "
+                             f"though the learner declares gives_oof_proba = True.")
+        if isinstance(oof, pd.DataFrame) and not oof.index.equals(labeled) and \
+                oof.index.isin(labeled).all():
+            oof = oof.reindex(labeled)
+        probs_l = align_proba(oof, self.pool.classes)
+        row["oof_accuracy"] = float(np.mean(np.asarray(self.pool.classes, dtype=object)[
+            probs_l.argmax(axis=1)] == train[self.pool.label].to_numpy()))
+        picks, requests, t1 = empty_picks(), 0, time.perf_counter()
+        t2 = t1
+        probs_u = np.empty((0, len(self.pool.classes)), dtype=np.float32)
+        if go and budget > 0 and (len(unlabeled) or can_relabel.any()):
+            s = self.settings
+            probs_u = self._predict(model, unlabeled)
+            t2 = time.perf_counter()
+            wide = ann.wide(annotations, labeled, {c: i for i, c in enumerate(
+                self.pool.classes)}).to_numpy(dtype=float)
+            extra = strategy_inputs(self._score, model=model, features=self.pool.features,
+                                    unlabeled=unlabeled, labeled=labeled,
+                                    classes=self.pool.classes, batch=budget,
+                                    chunk_size=s.chunk_size, ray_address=s.ray_address)
+            rng = np.random.default_rng([s.seed, ROUND, r])
+            scores = self._score(probs_u, labels=wide, pred_probs=probs_l, rng=rng, **extra)
+            chosen = select_batch(scores.unlabeled, scores.labeled, budget, rng,
+                                  can_relabel=can_relabel)
+            picks = self._picks_frame(r, unlabeled, labeled, chosen, scores, probs_u, probs_l)
+            requests = chosen.relabel_requests
+            probs_u = probs_u[chosen.new]
+        new = picks["row"][picks["kind"] == "new"]
+        self._known = _remember(self._known, new, probs_u, labeled, probs_l)
+        row.update(n_queried=len(new), n_relabeled=int((picks["kind"] == "relabel").sum()),
+                   n_relabel_requests=requests, predict_seconds=t2 - t1,
+                   score_seconds=time.perf_counter() - t2)
+        return picks
+
+    def _picks_frame(self, r, unlabeled, labeled, chosen, scores, probs_u, probs_l):
+        relabel_scores = (np.asarray(scores.labeled)[chosen.relabel]
+                          if scores.labeled is not None else np.empty(0))
+        probs = np.concatenate([probs_u[chosen.new], probs_l[chosen.relabel]])
+        classes = np.asarray(self.pool.classes, dtype=object)
+        return pd.DataFrame({
+            "round": r,
+            "row": list(unlabeled[chosen.new]) + list(labeled[chosen.relabel]),
+            "kind": ["new"] * len(chosen.new) + ["relabel"] * len(chosen.relabel),
+            "score": np.concatenate([np.asarray(scores.unlabeled)[chosen.new], relabel_scores]),
+            "guess": classes[probs.argmax(axis=1)] if len(probs) else [],
+            "confidence": probs.max(axis=1) if len(probs) else [],
+        }, columns=QUERY)
+
+    def _can_relabel(self, annotations, rows) -> np.ndarray:
+        """Labeled rows someone can give another label for."""
+        oracle = self.oracle
+        if oracle is None:
+            return np.full(len(rows), bool(self.settings.relabel))
+        if callable(getattr(oracle, "can_relabel", None)):
+            return np.asarray(oracle.can_relabel(rows, annotations), dtype=bool)
+        names = getattr(oracle, "annotators", None)
+        if not names:
+            return np.zeros(len(rows), dtype=bool)
+        mine = annotations[annotations["annotator"].isin(names)]
+        done = mine.groupby("row")["annotator"].nunique().reindex(rows, fill_value=0)
+        return done.to_numpy() < len(set(names))
+
+    # ---- tell ------------------------------------------------------------------------
+
+    def tell(self, answers: pd.DataFrame) -> pd.DataFrame:
+        """Store answers to the current query: a DataFrame with ``row, annotator, label``
+        (text is mapped back to the data's row ids and classes).
+
+        Refused whole, with a ``ValueError`` listing every problem and nothing stored,
+        if any line has a blank label or annotator, a label that is not a class, a row
+        that does not exist or is not in the current query, a row this annotator
+        labeled already, or the same row twice. Returns the lines stored.
+        """
+        new = self._parse(answers)
+        with self._locked("annotations"):
+            self.refresh()
+            existing = self.annotations
+            problems = []
+            if new["label"].isna().any():
+                problems.append(f"{int(new['label'].isna().sum())} lines with a blank label "
+                                f"(rows {format_examples(new.loc[new['label'].isna(), 'row'])})")
+            queued = set(self.query.rows)
+            outside = [r for r in new["row"] if self.row_id(r) is not None and r not in queued]
+            if outside:
+                problems.append(f"rows not in the current queue (round {self.round}): "
+                                f"{format_examples(outside)}")
+            twice = new[new.duplicated(["row", "annotator"])]
+            if len(twice):
+                problems.append(f"rows answered twice in this file: "
+                                f"{format_examples(twice['row'])}")
+            try:
+                ann.validate(new.dropna(subset=["label"]), existing, classes=self.pool.classes,
+                             rows=self.pool.features.index)
+            except ValueError as error:
+                problems.append(str(error).removeprefix("Annotations refused, nothing was "
+                                                        "stored: ").rstrip("."))
+            if problems:
+                raise ValueError("Answers refused, nothing was stored: " + "; ".join(problems)
+                                 + ".")
+            lines = new.assign(round=self.round + 1)
+            if self.kind == "project":
+                lines["time"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            self._write_annotations(pd.concat([existing, lines], ignore_index=True))
+        return lines
+
+    def undo(self, annotator: str) -> dict | None:
+        """Withdraw ``annotator``'s latest answer to the current query; returns the line
+        removed, or None if there is none. Answers to earlier queries are never touched."""
+        with self._locked("annotations"):
+            self.refresh()
+            table = self.annotations
+            mine = table.index[(table["annotator"] == annotator)
+                               & (table["round"] == self.round + 1)]
+            if not len(mine):
+                return None
+            removed = table.loc[mine[-1]].to_dict()
+            self._write_annotations(table.drop(index=mine[-1]).reset_index(drop=True))
+            return {**removed, "round": int(removed["round"])}
+
+    def _parse(self, answers) -> pd.DataFrame:
+        raw = pd.DataFrame(answers).reset_index(drop=True)
+        missing = {"row", "annotator", "label"} - set(raw.columns)
+        if missing:
+            raise ValueError(f"Answers need the columns row, annotator, label; missing "
+                             f"{sorted(missing)}.")
+        # Known rows and classes back to their own values; anything else stays as given.
+        rows = raw["row"].map(lambda v: self._rows.get(_text(v), _text(v)))
+        labels = raw["label"].map(lambda v: np.nan if _blank(v)
+                                  else self._labels.get(_text(v), _text(v)))
+        names = raw["annotator"].map(lambda v: "" if _blank(v) else _text(v))
+        return pd.DataFrame({"row": rows, "annotator": names, "label": labels})
+
+    # ---- the run directory -------------------------------------------------------------
+
+    def _read_annotations(self) -> pd.DataFrame:
+        return self.store.read_annotations(self._rows, self._labels,
+                                           upto_round=self.round + 1)
+
+    def _write_annotations(self, table: pd.DataFrame) -> None:
+        self._annotations = table
+        if self.store is not None:
+            write_csv(self.store.path / "annotations.csv", table)
+
+    def _save(self, known_before) -> None:
+        """Write the round's files, ``state.json`` last (see :mod:`autoal.rundir`)."""
+        store, r = self.store, self.round
+        write_csv(store.path / "history.csv", self.history)
+        write_csv(store.path / "queries.csv", self.queries)
+        if self._stop_rows is not None:
+            write_csv(store.path / "stop_predictions.csv", pd.concat([
+                pd.DataFrame({"round": i, "row": self._stop_rows, "prediction": p})
+                for i, p in enumerate(self._stop_predictions)]))
+        name = f"probabilities/round-{r:03d}.parquet"
+        store.write_probabilities(name, self._known)
+        before, self._before = self._before, name
+        path = getattr(self.model, "path", None)
+        store.write_state({"round": r, "probabilities": name, "probabilities_before": before,
+                           "predictor": os.path.relpath(path, store.path) if path else None})
+        for old in (store.path / "probabilities").glob("round-*.parquet"):
+            if f"probabilities/{old.name}" not in (name, before):
+                old.unlink(missing_ok=True)
+
+    def _load(self) -> None:
+        """The state after the last round written in full; lines written after it are
+        never read."""
+        store = self.store
+        state = store.state()
+        self.round = last = int(state["round"])
+        self._annotations = self._read_annotations()
+        self._history, self._queries, self._stop_predictions = [], [], []
+        self._known, self._before = _no_probs(len(self.pool.classes)), None
+        if last < 0:
+            return
+        history = store.read_csv("history.csv", upto_round=last)
+        self._history = [_typed(h) for h in history.to_dict("records")]
+        queries = store.read_csv("queries.csv", upto_round=last)
+        if queries is not None and len(queries):
+            queries = queries.assign(round=queries["round"].astype(int),
+                                     row=self._rows(queries["row"]),
+                                     score=pd.to_numeric(queries["score"]),
+                                     guess=self._labels(queries["guess"]),
+                                     confidence=pd.to_numeric(queries["confidence"]))
+            self._queries = [q for _, q in queries.groupby("round", sort=True)]
+        stops = store.read_csv("stop_predictions.csv", upto_round=last)
+        if stops is not None and len(stops):
+            self._stop_predictions = [g["prediction"].astype(int).to_numpy() for _, g in
+                                      stops.groupby(stops["round"].astype(int), sort=True)]
+        k = len(self.pool.classes)
+        self._known = store.read_probabilities(state.get("probabilities"), self._rows, k)
+        self._before = state.get("probabilities_before")
+
+    def reopen(self) -> bool:
+        """Take back the last round if it picked nothing (it was the last, or a stop rule
+        fired), so it runs again: its model comes back, and more rounds can follow it.
+        Returns whether it did."""
+        if self.round < 0 or len(self.query.picks) or self.pending is not None:
+            return False
+        self._history.pop()
+        del self._stop_predictions[self.round:]
+        self._known = self.store.read_probabilities(self._before, self._rows,
+                                                    len(self.pool.classes)) \
+            if self.store is not None else self._known
+        self.round -= 1
+        return True
+
+    def _clean_models(self, current) -> None:
+        """Model folders of a process that stopped: only the saved round's is kept."""
+        if not self._models.is_dir():
+            return
+        keep = (self.store.path / current).resolve() if current else None
+        for folder in self._models.iterdir():
+            if folder.is_dir() and folder.resolve() != keep:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def _discard(self, model) -> None:
+        """Delete a replaced model's files in the background (off the clock)."""
+        if model is None:
+            return
+        thread = threading.Thread(target=discard, args=(model,))
+        thread.start()
+        self._cleanup.append(thread)
+
+    def _acquire(self) -> None:
+        if self._lock is None:
+            return
+        from filelock import Timeout
+
+        try:
+            self._lock.acquire()
+        except Timeout:
+            raise RuntimeError(
+                f"The run directory {self.store.path} is in use by another autoal process (a "
+                f"loop, or a 'next' that is fitting; lock file {self._lock.lock_file}); wait "
+                f"for it to finish.") from None
+
+    @contextlib.contextmanager
+    def _holding(self):
+        self._acquire()
+        try:
+            yield
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+    @contextlib.contextmanager
+    def _locked(self, name):
+        if self.store is None:
+            yield
+            return
+        with self.store.lock(name, timeout=60):
+            yield
+
+
+def history_frame(rows) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    return frame[[c for c in HISTORY if c in frame] + [c for c in frame if c not in HISTORY]]
+
+
+def _no_probs(k: int) -> pd.DataFrame:
+    return pd.DataFrame(columns=range(k), dtype=np.float32)
+
+
+def _remember(known, rows_u, probs_u, rows_l, probs_l) -> pd.DataFrame:
+    """Update the latest out-of-sample probabilities of each row (CROWDLAB weighs
+    annotators with them): those of the labeled pool and of the rows about to be labeled."""
+    parts = [known]
+    if len(rows_u):
+        parts.append(pd.DataFrame(probs_u, index=pd.Index(rows_u), dtype=np.float32))
+    parts.append(pd.DataFrame(probs_l, index=pd.Index(rows_l), dtype=np.float32))
+    merged = pd.concat([p for p in parts if len(p)])
+    return merged[~merged.index.duplicated(keep="last")]
+
+
+def _metrics(y_true, y_pred) -> dict:
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {"accuracy": accuracy_score(y_true, y_pred),
+                "balanced_accuracy": balanced_accuracy_score(y_true, y_pred)}
+
+
+def _typed(record: dict) -> dict:
+    """A history line read back as strings: numbers again, blanks dropped."""
+    out = {}
+    for key, value in record.items():
+        if value == "":
+            continue
+        try:
+            number = float(value)
+            out[key] = int(number) if number.is_integer() and key.startswith(("n_", "round")) \
+                else number
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or \
+        str(value).strip() == ""
+
+
+def _text(value) -> str:
+    return str(value).strip()
+
+
+def _log_round(row: dict) -> None:
+    logger.info(
+        "round %d: %d labels%s, fit %.1fs, predict %.1fs, score %.2fs, queried %d new, "
+        "%d relabels (%d relabel requests)", row["round"], row["n_labeled"],
+        f", accuracy {row['accuracy']:.3f}" if "accuracy" in row else "",
+        row["fit_seconds"], row["predict_seconds"], row["score_seconds"], row["n_queried"],
+        row["n_relabeled"], row["n_relabel_requests"])
