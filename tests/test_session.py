@@ -125,3 +125,16 @@ def test_a_loop_without_workdir_leaves_no_model_folders(blobs, tmp_path, monkeyp
     del result
     gc.collect()
     assert not list(tmp_path.glob("autoal-*"))
+
+
+def test_a_run_directory_of_the_older_layout_is_refused_with_what_to_do(blobs, tmp_path):
+    import json
+
+    small_loop(blobs, tmp_path)
+    config = json.loads((tmp_path / "autoal.json").read_text())
+    (tmp_path / "autoal.json").write_text(json.dumps({**config, "format_version": 1}))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    with pytest.raises(ValueError, match=r"format version 1, from an older autoal.*start a new "
+                                         r"run directory"):
+        small_loop(blobs, tmp_path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
