@@ -90,11 +90,7 @@ class Session:
         self.kind = kind
         self.rules = as_rules(stop)
         self.strategy, self._score = get_strategy(settings.strategy)
-        learner = make_learner(settings.learner, column_types=pool.column_types,
-                               time_limit=settings.time_limit, seed=settings.seed,
-                               progress=settings.progress, ray_address=settings.ray_address)
-        self.learner = learner if getattr(learner, "gives_oof_proba", False) else CrossFitted(
-            learner, folds=3, seed=settings.seed)
+        self._learner = None
         self._rows = Decoder(pool.features.index, "rows")
         self._labels = Decoder(pool.classes, "classes")
         sizes = [int(getattr(rule, "stop_set", 0) or 0) for rule in self.rules]
@@ -110,6 +106,20 @@ class Session:
         self._models = (store.path / "models" if store is not None
                         else Path(tempfile.mkdtemp(prefix="autoal-")))
         self._cleanup = []
+
+    @property
+    def learner(self):
+        """The learner each round fits (made on first use: naming one may import torch);
+        wrapped in :class:`autoal.learners.CrossFitted` unless it gives out-of-sample
+        probabilities itself."""
+        if self._learner is None:
+            s = self.settings
+            learner = make_learner(s.learner, column_types=self.pool.column_types,
+                                   time_limit=s.time_limit, seed=s.seed, progress=s.progress,
+                                   ray_address=s.ray_address)
+            self._learner = learner if getattr(learner, "gives_oof_proba", False) else \
+                CrossFitted(learner, folds=3, seed=s.seed)
+        return self._learner
 
     # ---- making one ------------------------------------------------------------------
 
