@@ -1,5 +1,7 @@
 """The labeling page (autoal.web): its endpoints over plain HTTP, and the page itself in a
 real headless browser (Debian's chromium driven by Playwright; never a downloaded one).
+What keeps it safe (hosts, origins, sessions, media, stalled clients) is tested in
+test_web_security.py.
 
 Each module-scoped fixture builds one project with a real first queue; every test works
 on its own copy. Without /usr/bin/chromium the browser tests skip, unless
@@ -67,8 +69,8 @@ def copy(run, tmp_path) -> Project:
 
 
 @contextmanager
-def serving(project):
-    server, url = make_server(project.path, port=0)
+def serving(project, **options):
+    server, url = make_server(project.path, port=0, **options)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -79,16 +81,27 @@ def serving(project):
         thread.join(timeout=10)
 
 
-def call(url, body=None, *, raw=None, content_type="application/json"):
-    """``(status, content type, body)``; ``body`` is sent as JSON, ``raw`` as it is."""
+def call(url, body=None, *, raw=None, content_type="application/json", cookie=None):
+    """``(status, content type, body)``; ``body`` is sent as JSON, ``raw`` as it is;
+    ``cookie`` is a session's (see :func:`session`)."""
     data = raw if raw is not None else None if body is None else json.dumps(body).encode()
     headers = {"Content-Type": content_type} if data is not None else {}
+    if cookie is not None:
+        headers["Cookie"] = cookie
     try:
         with OPENER.open(urllib.request.Request(url, data=data, headers=headers),
                          timeout=60) as response:
             return response.status, response.headers["Content-Type"], response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers["Content-Type"], error.read()
+
+
+def session(url, name):
+    """Sign in as ``name`` as the page does; the session's cookie (``NAME=TOKEN``)."""
+    request = urllib.request.Request(url + "api/login", data=json.dumps({"name": name}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with OPENER.open(request, timeout=60) as response:
+        return response.headers["Set-Cookie"].split(";")[0]
 
 
 def mine(project, annotator):
@@ -110,11 +123,20 @@ def test_page_and_state(tabular_run, tmp_path):
     with serving(project) as url:
         status, kind, page = call(url)
         assert status == 200 and kind.startswith("text/html")
-        assert b"<script>" in page and b"http:" not in page and b"https:" not in page
-        status, _, body = call(url + "api/state?annotator=ana")
+        assert b"<script>" not in page and b"<style>" not in page  # all from its own files
+        assert b'<script src="/app.js"' in page and b"http:" not in page
+        for path, expected in (("app.js", "text/javascript"), ("app.css", "text/css")):
+            status, kind, body = call(url + path)
+            assert status == 200 and kind.startswith(expected)
+            assert b"http:" not in body and b"https:" not in body
+        assert json.loads(call(url + "api/me")[2]) == {"name": None, "trust_names": False}
+        ana = session(url, "ana")
+        assert json.loads(call(url + "api/me", cookie=ana)[2])["name"] == "ana"
+        status, _, body = call(url + "api/state", cookie=ana)
     state = json.loads(body)
     assert status == 200
     assert state["classes"] == ["class_0", "class_1", "class_2"]
+    assert state["annotator"] == "ana"
     assert state["round"] == 0 and state["answered"] == 0 and state["mine"] == []
     assert [item["row"] for item in state["items"]] == queued(project)
     item = state["items"][0]
@@ -127,8 +149,8 @@ def test_serve_tells_its_url_and_stops(tabular_run, tmp_path, monkeypatch, caplo
     project = copy(tabular_run, tmp_path)
     servers = []
 
-    def keep(*args):  # the test's handle to stop serve()
-        server, url = make_server(*args)
+    def keep(*args, **kwargs):  # the test's handle to stop serve()
+        server, url = make_server(*args, **kwargs)
         servers.append(server)
         return server, url
 
@@ -146,12 +168,14 @@ def test_serve_tells_its_url_and_stops(tabular_run, tmp_path, monkeypatch, caplo
     assert f"Labeling page: {url}" in caplog.text
 
 
-def test_make_server_checks_its_port(tabular_run, tmp_path):
+def test_make_server_checks_its_arguments(tabular_run, tmp_path):
     project = copy(tabular_run, tmp_path)
     with pytest.raises(ValueError, match="The 'port' parameter of serve must be an int >= 0"):
         make_server(project.path, port=-1)
     with pytest.raises(ValueError, match="<= 65535"):
         make_server(project.path, port=70000)
+    with pytest.raises(TypeError, match="'allow_hosts' parameter of serve must be a list"):
+        make_server(project.path, port=0, allow_hosts="labeling.lan")
     with pytest.raises(FileNotFoundError, match="not an autoal run directory"):
         make_server(tmp_path / "nothing", port=0)
     server, url = make_server(project.path, port=0)
@@ -167,21 +191,20 @@ LABELED = object()  # stands for a row labeled already, so not in the queue
 
 
 @pytest.mark.parametrize("path, body, status, match", [
-    ("api/answer", {"row": ROW, "label": "class_0"}, 400, "annotator"),
-    ("api/answer", {"row": ROW, "label": "class_0", "annotator": "  "}, 400, "annotator"),
-    ("api/answer", {"row": ROW, "label": "class_0", "annotator": GIVEN}, 400, "kept for"),
-    ("api/answer", {"row": "nope", "label": "class_0", "annotator": "ana"}, 400,
-     "does not exist"),
-    ("api/answer", {"row": None, "label": "class_0", "annotator": "ana"}, 400, "row id"),
-    ("api/answer", {"row": ROW, "label": "cat", "annotator": "ana"}, 400, "must be one of"),
-    ("api/answer", {"row": LABELED, "label": "class_0", "annotator": "ana"}, 400,
-     "not in the current queue"),
+    ("api/login", {"name": "  "}, 400, "non-blank"),
+    ("api/login", {}, 400, "non-blank"),
+    ("api/login", {"name": GIVEN}, 400, "kept for"),
+    ("api/login", {"name": "x" * 81}, 400, "at most 80 printable"),
+    ("api/login", {"name": "ana\nbob"}, 400, "printable"),
+    ("api/answer", {"row": "nope", "label": "class_0"}, 400, "does not exist"),
+    ("api/answer", {"row": None, "label": "class_0"}, 400, "row id"),
+    ("api/answer", {"row": ROW, "label": "cat"}, 400, "must be one of"),
+    ("api/answer", {"row": LABELED, "label": "class_0"}, 400, "not in the current queue"),
     ("api/answer", b"not json", 400, "not valid JSON"),
     ("api/answer", b"[1, 2]", 400, "JSON object"),
     ("api/answer", "text/plain", 415, "application/json"),
-    ("api/undo", {}, 400, "annotator"),
     ("api/answer", None, 405, "takes POST"),
-    ("api/state", {"annotator": "ana"}, 405, "takes GET"),
+    ("api/state", {}, 405, "takes GET"),
     ("nope", None, 404, "No such page"),
     ("media/" + "ROW", None, 404, "no image"),
     ("media/nope", None, 404, "not in the current queue"),
@@ -194,40 +217,42 @@ def test_bad_requests_are_refused_and_the_server_keeps_serving(tabular_run, tmp_
     before = (project.path / "annotations.csv").read_bytes()
     path = path.replace("ROW", row)
     with serving(project) as url:
+        ana = session(url, "ana")
         if isinstance(body, dict):
             body = {k: row if v is ROW else labeled if v is LABELED else v
                     for k, v in body.items()}
-            got = call(url + path, body)
+            got = call(url + path, body, cookie=ana)
         elif isinstance(body, bytes):
-            got = call(url + path, raw=body)
+            got = call(url + path, raw=body, cookie=ana)
         elif isinstance(body, str):
-            got = call(url + path, raw=b"{}", content_type=body)
+            got = call(url + path, raw=b"{}", content_type=body, cookie=ana)
         else:
-            got = call(url + path)
+            got = call(url + path, cookie=ana)
         assert got[0] == status and got[1] == "application/json"
         assert match in json.loads(got[2])["error"]
-        assert call(url + "api/state?annotator=ana")[0] == 200  # still serving
+        assert call(url + "api/state", cookie=ana)[0] == 200  # still serving
     assert (project.path / "annotations.csv").read_bytes() == before
 
 
 def test_answer_twice_is_a_conflict_and_undo_withdraws(tabular_run, tmp_path):
     project = copy(tabular_run, tmp_path)
     row = queued(project)[0]
-    answer = {"row": row, "label": "class_1", "annotator": "ana"}
+    answer = {"row": row, "label": "class_1"}
     with serving(project) as url:
-        status, _, body = call(url + "api/answer", answer)
+        ana, ben = session(url, "ana"), session(url, "ben")
+        status, _, body = call(url + "api/answer", answer, cookie=ana)
         assert status == 200
         assert json.loads(body)["stored"] == {"row": row, "label": "class_1"}
         assert json.loads(body)["state"]["answered"] == 1
-        status, _, body = call(url + "api/answer", {**answer, "label": "class_2"})
+        status, _, body = call(url + "api/answer", {**answer, "label": "class_2"}, cookie=ana)
         assert status == 409 and "labeled already" in json.loads(body)["error"]
         assert mine(project, "ana") == {row: "class_1"}  # the first answer stands
         # A second person answering the same row is a second opinion, not a conflict.
-        assert call(url + "api/answer", {**answer, "annotator": "ben"})[0] == 200
-        status, _, body = call(url + "api/undo", {"annotator": "ana"})
+        assert call(url + "api/answer", answer, cookie=ben)[0] == 200
+        status, _, body = call(url + "api/undo", {}, cookie=ana)
         assert json.loads(body)["undone"] == {"row": row, "label": "class_1"}
         assert json.loads(body)["state"]["answered"] == 0
-        status, _, body = call(url + "api/undo", {"annotator": "ana"})
+        status, _, body = call(url + "api/undo", {}, cookie=ana)
         assert status == 200 and json.loads(body)["undone"] is None
     assert mine(project, "ana") == {} and mine(project, "ben") == {row: "class_1"}
 
@@ -235,13 +260,41 @@ def test_answer_twice_is_a_conflict_and_undo_withdraws(tabular_run, tmp_path):
 def test_answers_sent_at_once_are_all_stored(tabular_run, tmp_path):
     project = copy(tabular_run, tmp_path)
     rows = queued(project)
-    jobs = [{"row": row, "label": label, "annotator": name}
-            for name, label in (("ana", "class_0"), ("ben", "class_2")) for row in rows]
-    with serving(project) as url, ThreadPoolExecutor(len(jobs)) as pool:
-        statuses = list(pool.map(lambda job: call(url + "api/answer", job)[0], jobs))
+    with serving(project) as url:
+        cookies = {"ana": session(url, "ana"), "ben": session(url, "ben")}
+        jobs = [({"row": row, "label": label}, cookies[name])
+                for name, label in (("ana", "class_0"), ("ben", "class_2")) for row in rows]
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            statuses = list(pool.map(
+                lambda job: call(url + "api/answer", job[0], cookie=job[1])[0], jobs))
     assert statuses == [200] * len(jobs)
     assert mine(project, "ana") == dict.fromkeys(rows, "class_0")
     assert mine(project, "ben") == dict.fromkeys(rows, "class_2")
+
+
+@pytest.mark.parametrize("body, status, match", [
+    ({"row": "ROW", "label": "class_0", "annotator": "  "}, 400, "annotator"),
+    ({"row": "ROW", "label": "class_0", "annotator": GIVEN}, 400, "kept for"),
+    ({"row": "ROW", "label": "class_0"}, 401, "Sign in first"),  # no name, no session
+])
+def test_trusting_names_takes_the_name_a_request_gives(tabular_run, tmp_path, body, status,
+                                                       match):
+    project = copy(tabular_run, tmp_path)
+    row = queued(project)[0]
+    with serving(project, trust_names=True) as url:
+        got = call(url + "api/answer", {**body, "row": row})
+        assert got[0] == status and match in json.loads(got[2])["error"]
+        assert json.loads(call(url + "api/me")[2]) == {"name": None, "trust_names": True}
+        # As before sessions: any name, no sign-in; one person on their own machine.
+        assert call(url + "api/answer", {"row": row, "label": "class_1",
+                                         "annotator": "ana"})[0] == 200
+        state = json.loads(call(url + "api/state?annotator=ana")[2])
+        assert state["answered"] == 1 and state["annotator"] == "ana"
+        body = json.loads(call(url + "api/undo", {"annotator": "ana"})[2])
+        assert body["undone"] == {"row": row, "label": "class_1"}
+        # Names are not one person's: two sessions may share one.
+        assert session(url, "ana") != session(url, "ana")
+    assert mine(project, "ana") == {}
 
 
 @pytest.mark.slow
@@ -250,14 +303,15 @@ def test_media_serves_only_queued_images(image_run, tmp_path):
     row = queued(project)[0]
     labeled = str(project.annotations["row"].iloc[0])
     with serving(project) as url:
-        status, kind, body = call(url + "media/" + row)
+        ana = session(url, "ana")
+        status, kind, body = call(url + "media/" + row, cookie=ana)
         assert status == 200 and kind == "image/png"
         assert body == project.media(project.queue()["row"].iloc[0]).read_bytes()
         for path in (labeled, "nope", "..%2F..%2Fautoal.json", "../autoal.json",
                      quote("/etc/passwd", safe="")):
-            status, _, body = call(url + "media/" + path)
+            status, _, body = call(url + "media/" + path, cookie=ana)
             assert status == 404, path
-        status, _, body = call(url + "api/state?annotator=ana")
+        status, _, body = call(url + "api/state", cookie=ana)
         assert json.loads(body)["items"][0]["show"] == f"/media/{row}"
 
 
@@ -289,12 +343,25 @@ def browser():
         chromium.close()
 
 
-def sign_in(browser, url, name):
-    page = browser.new_context().new_page()  # a context of its own: its own localStorage
-    page.goto(url)
+def sign_in(browser, url, name, console=None):
+    """A page signed in as ``name``, in a browser context of its own (its own cookies);
+    its console messages and errors go to the list ``console``, if given."""
+    page = browser.new_context().new_page()
+    if console is not None:
+        page.on("console", lambda message: console.append(message.text))
+        page.on("pageerror", lambda error: console.append(str(error)))
+    response = page.goto(url)
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     page.fill("#name", name)
     page.press("#name", "Enter")
     return page
+
+
+def session_cookie(page) -> str:
+    """The session cookie of a signed-in page (HttpOnly: its script cannot read it)."""
+    cookie, = [c for c in page.context.cookies() if c["name"].startswith("autoal_")]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    return f"{cookie['name']}={cookie['value']}"
 
 
 @pytest.mark.slow
@@ -304,8 +371,9 @@ def test_label_images_with_clicks_and_keys_then_reload(browser, image_run, tmp_p
     project = copy(image_run, tmp_path)
     q = queued(project)
     assert project.classes == ["bottom", "top"] and len(q) == 6
+    console = []
     with serving(project) as url:
-        page = sign_in(browser, url, "ana")
+        page = sign_in(browser, url, "ana", console)
         item, progress = page.locator("#item"), page.locator("#progress")
 
         def at(row, answered):
@@ -329,7 +397,7 @@ def test_label_images_with_clicks_and_keys_then_reload(browser, image_run, tmp_p
         at(q[3], 2)
         assert mine(project, "ana") == {q[0]: "top", q[1]: "bottom"}
 
-        page.reload()  # the name is remembered; the skipped item comes back
+        page.reload()  # still signed in (the cookie); the skipped item comes back
         expect(page.locator("#login")).to_be_hidden()
         at(q[2], 2)
         expect(page.locator("#note")).to_contain_text(f"row {q[1]} → bottom")
@@ -345,6 +413,7 @@ def test_label_images_with_clicks_and_keys_then_reload(browser, image_run, tmp_p
         assert page.request.get(url + "media/" + q[0]).status == 200
         labeled = str(project.annotations["row"].iloc[0])
         assert page.request.get(url + "media/" + labeled).status == 404
+    assert not [m for m in console if "Content Security Policy" in m], console
 
 
 @pytest.mark.slow
@@ -359,20 +428,25 @@ def test_two_people_label_at_once(browser, tabular_run, tmp_path):
             expect(page.locator("#item")).to_have_attribute("data-row", q[0])
         expect(ana.locator("#show th")).to_have_text(["f0", "f1", "f2", "f3"])
         # A third person answers every row through the API while both pages answer too.
-        cy = [{"row": row, "label": "class_2", "annotator": "cy"} for row in q]
-        with ThreadPoolExecutor(len(cy)) as pool:
-            sent = pool.map(lambda job: call(url + "api/answer", job)[0], cy)
+        cy = session(url, "cy")
+        jobs = [{"row": row, "label": "class_2"} for row in q]
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            sent = pool.map(lambda job: call(url + "api/answer", job, cookie=cy)[0], jobs)
             ana.keyboard.press("1")
             ben.keyboard.press("2")
             expect(ben.locator("#item")).to_have_attribute("data-row", q[1])
             ben.click("#buttons button[data-label='class_0']")
             assert list(sent) == [200] * len(q)
+        # The name is ana's: a third browser cannot take it.
+        thief = sign_in(browser, url, "ana")
+        expect(thief.locator("#login-error")).to_contain_text("in use; open your own link")
+        expect(thief.locator("#work")).to_be_hidden()
         expect(ana.locator("#progress")).to_have_text("1 / 6 answered by you")
         expect(ben.locator("#progress")).to_have_text("2 / 6 answered by you")
         # The same person answering a row twice (another tab, say) is refused, on the page.
         expect(ana.locator("#item")).to_have_attribute("data-row", q[1])
-        assert call(url + "api/answer", {"row": q[1], "label": "class_1",
-                                         "annotator": "ana"})[0] == 200
+        assert call(url + "api/answer", {"row": q[1], "label": "class_1"},
+                    cookie=session_cookie(ana))[0] == 200
         ana.keyboard.press("3")
         expect(ana.locator("#error")).to_contain_text("labeled already")
         expect(ana.locator("#progress")).to_have_text("2 / 6 answered by you")
