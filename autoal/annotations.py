@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ._checks import format_examples
+from ._checks import format_examples, short
 
 COLUMNS = ["row", "annotator", "label", "round"]
 #: Rows with two or more annotations needed before CROWDLAB replaces the majority vote.
@@ -67,7 +67,7 @@ def validate(new: pd.DataFrame, existing: pd.DataFrame, *, classes, rows) -> pd.
     pairs = pd.concat([existing[["row", "annotator"]], new[["row", "annotator"]]])
     twice = new[pairs.duplicated(keep="first").to_numpy()[len(existing):]]
     if len(twice):
-        listed = [f"({r!r}, {a!r})" for r, a in zip(twice["row"], twice["annotator"])]
+        listed = [f"({short(r)}, {short(a)})" for r, a in zip(twice["row"], twice["annotator"])]
         problems.append(f"rows this annotator labeled already: {', '.join(listed[:5])}"
                         + (f" and {len(listed) - 5} more" if len(listed) > 5 else ""))
     if problems:

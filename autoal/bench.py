@@ -21,7 +21,7 @@ from ._checks import check_int
 from ._describe import describe
 from .loop import loop
 from .plotting import plot_bench
-from .rundir import fingerprint, write_csv, write_json
+from .rundir import RunDir, fingerprint, write_csv, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ def bench(df: pd.DataFrame, strategies=("auto", "random"), seeds=(0, 1, 2), *,
         raise ValueError("bench compares test accuracy: leave test_size > 0 or pass test=.")
     folder = Path(out) if out is not None else None
     if folder is not None:
+        RunDir(folder).check_folder("out", owner="bench")
         folder.mkdir(parents=True, exist_ok=True)
     # Described once, before any run changes a learner's or oracle's state.
     shared = _run_settings(df, rounds=rounds, batch=batch, **loop_kwargs) if folder else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -150,7 +151,19 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="output folder; finished runs there are kept (default autoal-bench)")
     _common_options(bench)
     _project_commands(commands)
+    _check_command(commands)
     return parser
+
+
+def _check_command(commands) -> None:
+    check = commands.add_parser(
+        "check", help="verify a run directory; remove temporary files of killed writes",
+        description="Checks that the run directory's files are readable and agree (settings, "
+                    "state, history, probability files, annotations), removes temporary files "
+                    "left by killed writes and rebuilds a damaged state.json when the other "
+                    "files allow. Exit status 0: healthy; 1: problems remain.")
+    check.add_argument("workdir")
+    check.add_argument("-v", "--verbose", action="store_true", help="show debug logs")
 
 
 def _project_commands(commands) -> None:
@@ -171,6 +184,9 @@ def _project_commands(commands) -> None:
     init.add_argument("--relabel", action="store_true",
                       help="let the queue ask for second opinions on doubtful labels")
     init.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    init.add_argument("--data-root", metavar="DIR",
+                      help="the folder every image lies in, the only one the labeling page "
+                           "serves files from (default: FILE's folder)")
 
     nxt = commands.add_parser(
         "next", help="fit on the answers so far and write the next queue (queue.csv)",
@@ -187,7 +203,8 @@ def _project_commands(commands) -> None:
                     "file is read as a Label Studio JSON export.")
     imp.add_argument("workdir")
     imp.add_argument("answers", help="CSV with row,label[,annotator] or Label Studio .json")
-    imp.add_argument("--annotator", help="who answered (when the file has no annotator column)")
+    imp.add_argument("--annotator", metavar="NAME",
+                     help="who answered (when the file has no annotator column)")
 
     label = commands.add_parser(
         "label", help="label the current queue in a local web page",
@@ -197,6 +214,14 @@ def _project_commands(commands) -> None:
     label.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any)")
     label.add_argument("--host", default="127.0.0.1",
                        help="address to serve on (default 127.0.0.1: this machine only)")
+    label.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="another name people reach the page by (NAME or NAME:PORT; "
+                            "repeatable); requests for any other name are refused")
+    label.add_argument("--labelers", nargs="+", default=[], metavar="NAME",
+                       help="print a sign-in link for each of these people")
+    label.add_argument("--trust-names", action="store_true",
+                       help="take the name each request gives, unchecked: anyone can act "
+                            "as anyone (for one person on their own machine only)")
 
     status = commands.add_parser("status", help="rounds, labels, per-class counts, accuracy")
     status.add_argument("workdir")
@@ -220,10 +245,12 @@ def _loop_kwargs(args) -> dict:
 
 def _demo(args) -> int:
     import autoal
+    from autoal.rundir import RunDir
 
     path = _find_demo_data(args.data)
     df = autoal.read_table(path)
     out = Path(args.out)
+    RunDir(out).check_folder("out", owner="demo")
     out.mkdir(parents=True, exist_ok=True)
     logger.info("autoal demo: %d images, %d classes, from %s", len(df), df["label"].nunique(), path)
     results = {}
@@ -283,7 +310,8 @@ def _init(args) -> int:
     project = Project.init(args.file, args.workdir, label=args.label, classes=args.classes,
                            id_column=args.id_column, column_types=types or None,
                            strategy=args.strategy, learner=args.learner, seed=args.seed,
-                           time_limit=args.time_limit, relabel=args.relabel)
+                           time_limit=args.time_limit, relabel=args.relabel,
+                           data_root=args.data_root)
     status = project.status()
     print(f"Project in {project.path}: {status['rows']} rows, {status['labeled']} labeled, "
           f"classes {', '.join(map(str, project.classes))}.")
@@ -319,10 +347,15 @@ def _import(args) -> int:
 
 
 def _label(args) -> int:
-    from .web import serve
+    from .web import serve, sign_in_links
 
-    serve(args.workdir, host=args.host, port=args.port,
-          ready=lambda url: print(f"Labeling page: {url} (Ctrl+C to stop)", flush=True))
+    def ready(url):
+        print(f"Labeling page: {url} (Ctrl+C to stop)", flush=True)
+        for name, link in sign_in_links(args.workdir, args.labelers, url).items():
+            print(f"Link for {name} (keep it to them: it signs them in): {link}", flush=True)
+
+    serve(args.workdir, host=args.host, port=args.port, allow_hosts=args.allow_host,
+          trust_names=args.trust_names, ready=ready)
     return 0
 
 
@@ -399,21 +432,75 @@ def _report_annotators(name: str, result) -> None:
 
 
 def main(argv=None) -> int:
-    args = _build_parser().parse_args(argv)
+    parser = _build_parser()
+    args = parser.parse_args(argv)
     _setup_logging(args.verbose)
     command = {"demo": _demo, "run": _run, "bench": _bench, "init": _init, "next": _next,
                "import": _import, "label": _label, "status": _status,
-               "export": _export}[args.command]
+               "export": _export, "check": _check}[args.command]
     try:
         with warnings.catch_warnings():
             if not args.verbose:
                 _quiet_warnings()
             return command(args)
-    except (ValueError, TypeError, FileNotFoundError, FileExistsError, RuntimeError) as error:
+    except (ValueError, TypeError, RuntimeError, OSError) as error:
         if args.verbose:
             raise
-        print(f"autoal {args.command}: error: {error}", file=sys.stderr)
+        message = _with_flags(str(error), _subparser(parser, args.command))
+        print(f"autoal {args.command}: error: {message}", file=sys.stderr)
         return 2
+
+
+def _check(args) -> int:
+    from .rundir import check
+
+    findings = check(args.workdir)
+    for finding in findings:
+        print(f"{finding.level}: {finding.text}")
+    return 1 if any(f.level == "problem" for f in findings) else 0
+
+
+#: Parameters of the Python API whose flag has another name, by the flag's ``dest``.
+_FLAG_ALIASES = {"workdir": "out"}
+_PARAMETER = re.compile(r"The '(\w+)' parameter of [\w.]+")
+_ASSIGNED = re.compile(r"(?<![\w.])(\w+)=('[^']*'|\[\.\.\.\]|\.\.\.|[^\s,;)]+)")
+
+
+def _subparser(parser, command):
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return actions[0].choices[command]
+
+
+def _with_flags(message: str, parser) -> str:
+    """An error message of the library with its parameter hints in this command's flags:
+    ``label=...`` as ``--label``, ``annotator=...`` as ``--annotator NAME``, ``rounds=3``
+    as ``--rounds 3``, "The 'batch' parameter of loop" as ``--batch``."""
+    flags = {a.dest: a for a in parser._actions if a.option_strings}
+    for name, dest in _FLAG_ALIASES.items():
+        if name not in flags and dest in flags:
+            flags[name] = flags[dest]
+
+    def flag(name):
+        action = flags[name]
+        return next(o for o in action.option_strings if o.startswith("--"))
+
+    def assigned(match):
+        name, value = match.groups()
+        if name not in flags:
+            return match.group(0)
+        action = flags[name]
+        if action.nargs == 0:  # a switch
+            return flag(name)
+        if value in ("...", "[...]"):
+            return f"{flag(name)} {action.metavar}" if isinstance(action.metavar, str) \
+                else flag(name)
+        return f"{flag(name)} {value.strip(chr(39))}"
+
+    message = _PARAMETER.sub(lambda m: flag(m.group(1)) if m.group(1) in flags
+                             else m.group(0), message)
+    message = _ASSIGNED.sub(assigned, message)
+    # A hint that named the flag already: "--data-root DIR (--data-root DIR)".
+    return re.sub(r"(--[\w-]+(?: [A-Z]+)?) \(\1(?: on the command line)?\)", r"\1", message)
 
 
 if __name__ == "__main__":

@@ -32,11 +32,13 @@ def read_table(path, *, label: str | None = None) -> pd.DataFrame:
     paths, so the frame works from any working directory.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"The data file {path} is a folder; pass a .csv or .parquet file.")
     if not path.is_file():
         raise FileNotFoundError(f"No such data file: {path}")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        df = pd.read_csv(path)
+        df = read_csv_text(path, "data file")
     elif suffix in (".parquet", ".pq"):
         df = pd.read_parquet(path)
     else:
@@ -47,6 +49,21 @@ def read_table(path, *, label: str | None = None) -> pd.DataFrame:
         if kind == IMAGE:
             df[column] = resolve_paths(df[column], base)
     return df
+
+
+def read_csv_text(path, what: str, **kwargs) -> pd.DataFrame:
+    """``pd.read_csv`` with errors that name the file and say what to do: a file that
+    is not UTF-8 text, or an empty one."""
+    try:
+        return pd.read_csv(path, encoding="utf-8", **kwargs)
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"The {what} {path} is not UTF-8 text (byte {error.object[error.start]:#x} at "
+            f"position {error.start}); save it as UTF-8 (in a spreadsheet: 'CSV UTF-8') and "
+            f"try again.") from None
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"The {what} {path} is empty; it needs a header line with the column "
+                         f"names.") from None
 
 
 def resolve_paths(paths: pd.Series, base_dir) -> pd.Series:
@@ -101,13 +118,22 @@ def _guess(values: pd.Series, base_dir) -> str:
     if sample.str.lower().str.endswith(IMAGE_SUFFIXES).mean() >= 0.8:
         return IMAGE
     base = Path(base_dir) if base_dir is not None else Path.cwd()
-    if sample.map(lambda p: len(p) < 4096 and (base / p).is_file()).mean() >= 0.8:
+    if sample.map(lambda p: is_file(base / p)).mean() >= 0.8:
         return IMAGE
     words = sample.str.split().str.len().mean()
     unique = strings.nunique() / len(strings)
     if words >= 4 and unique >= 0.5:
         return TEXT
     return CATEGORICAL
+
+
+def is_file(path) -> bool:
+    """Whether ``path`` names a file; False, not an error, for text that cannot be a
+    path (too long for the file system, a NUL byte)."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def check_images(df: pd.DataFrame, columns, *, limit: int = 5) -> None:
@@ -117,7 +143,7 @@ def check_images(df: pd.DataFrame, columns, *, limit: int = 5) -> None:
     for column in columns:
         missing, broken = [], []
         for path in df[column]:
-            if not isinstance(path, str) or not Path(path).is_file():
+            if not isinstance(path, str) or not is_file(path):
                 missing.append(path)
                 continue
             try:

@@ -54,7 +54,16 @@ def label_config(classes, kind: str) -> str:
 
 def read_answers(source) -> pd.DataFrame:
     """Answers from a Label Studio JSON export (a path, or the parsed list of tasks)."""
-    tasks = json.loads(Path(source).read_text()) if isinstance(source, (str, Path)) else source
+    tasks = source
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            what = "is a folder" if path.is_dir() else "does not exist"
+            raise FileNotFoundError(f"No such Label Studio export: {path} {what}.")
+        try:
+            tasks = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(f"{path} is not a Label Studio JSON export ({error}).") from None
     if not isinstance(tasks, list):
         raise ValueError("A Label Studio export is a JSON list of tasks; this file is not.")
     lines = []

@@ -54,13 +54,12 @@ import numpy as np
 import pandas as pd
 
 from ._autogluon import fold_probabilities
-from ._checks import check_int, check_positive_or_none
+from ._checks import LEARNERS  # noqa: F401  (the learners by name, kept here too)
+from ._checks import check_int, check_learner, check_positive_or_none
 from ._describe import describe
 from .data import CATEGORICAL, IMAGE, NUMERICAL, TEXT
 
 logger = logging.getLogger(__name__)
-
-LEARNERS = ("auto", "tabular", "multimodal", "embedding")
 
 #: Models refit every round: quick on small data and on a CPU.
 DEFAULT_TABULAR_MODELS = {"GBM": {}, "XT": {}, "LR": {}}
@@ -286,6 +285,7 @@ class FeatureEncoder:
             counts = counts[counts >= 2].iloc[: self.max_categories]
             if len(counts):
                 self.categories_[column] = counts.index.to_numpy(dtype=object)
+        self.n_features_ = len(self.numeric_) + sum(map(len, self.categories_.values()))
         return self
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
@@ -695,19 +695,22 @@ def _logger_levels(names, level):
             each.setLevel(previous)
 
 
+def feature_columns(learner, data: pd.DataFrame) -> int | None:
+    """Columns ``model.embed`` will give for ``data`` (the rows' features, for the
+    strategies over features), when that is cheap to tell before a fit: for
+    :class:`TabularLearner` (its :class:`FeatureEncoder` on a sample of the rows);
+    None for other learners (the embedding learner's embeddings always have columns)."""
+    if type(learner) is not TabularLearner:
+        return None
+    return learner._fit_encoder(data).n_features_
+
+
 def make_learner(learner, *, column_types, time_limit=None, seed=0, path=None,
                  progress=True, ray_address=None):
     """Resolve ``learner=`` (a name or an object following the protocol)."""
+    check_learner("learner", learner, owner="make_learner")
     if not isinstance(learner, str):
-        if not callable(getattr(learner, "fit", None)):
-            raise TypeError(
-                f"The 'learner' parameter must be one of {list(LEARNERS)} or an object with a "
-                f"fit(data, label) method. Got {learner!r}."
-            )
         return learner
-    if learner not in LEARNERS:
-        raise ValueError(f"The 'learner' parameter must be one of {list(LEARNERS)} or a "
-                         f"learner object. Got {learner!r}.")
     rich = any(t in (IMAGE, TEXT) for t in column_types.values())
     if learner == "auto":
         if not rich:

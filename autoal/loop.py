@@ -135,6 +135,9 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
     rules = as_rules(stop)
     if annotators is not None and oracle is not None:
         raise ValueError("Pass either 'annotators' or 'oracle' to loop, not both.")
+    store = RunDir(workdir) if workdir is not None else None
+    if store is not None:
+        store.check_folder("workdir", owner="loop")
     pool = Pool.from_frame(df, settings, test=test, column_types=column_types,
                            base_dir=base_dir, simulated=oracle is None,
                            annotator_columns=list(getattr(annotators, "columns", None) or []))
@@ -142,7 +145,6 @@ def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "
         oracle = annotators.bind(pool.truth, pool.classes, pool.annotator_labels)
     elif oracle is None:
         oracle = SimulatedOracle(pool.truth)
-    store = RunDir(workdir) if workdir is not None else None
     session = Session.open(pool, settings, store, oracle=oracle, stop=rules)
     with session:
         _catch_up(session, oracle, rounds)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._checks import check_int, format_examples
+from ._checks import check_int, clean_labels, format_examples, short
 from .data import IMAGE, check_images, infer_column_types, resolve_paths
 from .rundir import fingerprint
 
@@ -63,14 +63,17 @@ class Pool:
             raise TypeError(f"The 'df' parameter of {owner} must be a pandas DataFrame. "
                             f"Got {type(df).__name__}.")
         if label not in df.columns:
-            raise ValueError(f"The label column {label!r} is not in the data. Columns: "
+            raise ValueError(f"The label column {short(label)} is not in the data. Columns: "
                              f"{format_examples(df.columns, 10)}. Pass label=... to name it.")
         check_row_ids(df.index)
+        df = with_clean_labels(df, [label, *annotator_columns])
         if len(df.columns) < 2:
             raise ValueError("The data has no feature columns besides the label column.")
         external = isinstance(test, pd.DataFrame)
         if external and label not in test.columns:
-            raise ValueError(f"The 'test' DataFrame has no label column {label!r}.")
+            raise ValueError(f"The 'test' DataFrame has no label column {short(label)}.")
+        if external:
+            test = with_clean_labels(test, [label])
         missing = [c for c in annotator_columns if c not in df.columns]
         if missing:
             raise ValueError(f"SimulatedAnnotators: columns not in the data: {missing}.")
@@ -78,14 +81,14 @@ class Pool:
         known = df[label].notna()
         if simulated and not known.all():
             raise ValueError(
-                f"The label column {label!r} has {int((~known).sum())} missing values (rows "
-                f"{format_examples(df.index[~known])}). loop simulates labeling from the "
-                f"labels in df, so every row needs one; pass an oracle to label the rest by "
-                f"other means.")
+                f"The label column {short(label)} has {int((~known).sum())} missing values "
+                f"(empty, blank or NaN; rows {format_examples(df.index[~known])}). loop "
+                f"simulates labeling from the labels in df, so every row needs one; pass an "
+                f"oracle to label the rest by other means.")
         every_label = pd.concat([df[label], test[label]]) if external else df[label]
         classes = sorted_classes(every_label.dropna().unique())
         if len(classes) < 2:
-            raise ValueError(f"The label column {label!r} must hold at least 2 classes. "
+            raise ValueError(f"The label column {short(label)} must hold at least 2 classes. "
                              f"Got {classes}.")
         types = infer_column_types(df, exclude=[label], column_types=column_types,
                                    base_dir=base_dir)
@@ -129,6 +132,19 @@ def check_row_ids(index: pd.Index) -> None:
             f"Row ids {same[0]!r} and {same[1]!r} read the same as text ({clash!r}), so the "
             f"run directory could not tell them apart. Give the rows ids of one type, e.g. "
             f"df.index = df.index.map(str), or df.reset_index(drop=True).")
+
+
+def with_clean_labels(df: pd.DataFrame, columns) -> pd.DataFrame:
+    """``df`` with its label ``columns`` passed through :func:`autoal._checks.clean_labels`
+    (blank labels missing, strings stripped); ``df`` itself when nothing changes."""
+    cleaned = {c: clean_labels(df[c]) for c in columns if c in df.columns}
+    changed = {c: v for c, v in cleaned.items() if v is not df[c]}
+    if not changed:
+        return df
+    df = df.copy()
+    for column, values in changed.items():
+        df[column] = values
+    return df
 
 
 def sorted_classes(values) -> list:

@@ -30,11 +30,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._checks import check_int, format_examples
-from .data import IMAGE, TEXT, infer_column_types, read_table, resolve_paths
-from .pool import Pool, check_row_ids, sorted_classes
+from ._checks import check_int, clean_label, format_examples, short
+from .data import (IMAGE, TEXT, check_images, infer_column_types, read_csv_text, read_table,
+                   resolve_paths)
+from .pool import Pool, check_row_ids, sorted_classes, with_clean_labels
 from .rundir import RunDir, write_csv, write_parquet
-from .session import Session
+from .session import Session, check_features
 from .settings import Settings
 from .strategies import get_strategy
 
@@ -84,7 +85,8 @@ class Project:
     @classmethod
     def init(cls, data, workdir, *, label: str = "label", column_types=None, classes=None,
              id_column=None, strategy="auto", learner="auto", seed: int = 0,
-             time_limit=None, relabel: bool = False, base_dir=None) -> Project:
+             time_limit=None, relabel: bool = False, base_dir=None,
+             data_root=None) -> Project:
         """Start a project from ``data`` (a DataFrame or a CSV/Parquet path).
 
         Rows with a label form the first training set; rows without one are the pool.
@@ -93,6 +95,9 @@ class Project:
         ``relabel=True`` lets the queue ask for second opinions on doubtful labels.
         Relative image paths resolve against the file's folder, or for a DataFrame
         against ``base_dir`` (default: the working directory).
+        ``data_root`` is the folder every image must lie in (after following symlinks),
+        the only one the labeling page serves files from (default: the file's folder, or
+        for a DataFrame ``base_dir`` or the working directory); the images are checked.
         """
         settings = Settings(label=label, strategy=strategy, seed=seed, batch=20, init="rows",
                             test_size=0.0, learner=learner, time_limit=time_limit,
@@ -102,7 +107,7 @@ class Project:
             source = str(Path(data).resolve())
             data = read_table(data)
         if label not in data.columns:
-            raise ValueError(f"The label column {label!r} is not in the data. Columns: "
+            raise ValueError(f"The label column {short(label)} is not in the data. Columns: "
                              f"{format_examples(data.columns, 10)}. Pass label=... to name it.")
         if id_column is not None:
             if id_column not in data.columns or not data[id_column].is_unique:
@@ -110,11 +115,13 @@ class Project:
             data = data.set_index(id_column)
         check_row_ids(data.index)
         run = RunDir(workdir)
+        run.check_folder("workdir", owner="Project.init")
         if run.exists():
             raise FileExistsError(f"{run.path} is already a run directory; open it with "
                                   f"Project({str(run.path)!r}) or pick another folder.")
+        data = with_clean_labels(data, [label])
         given = data[label].dropna()
-        classes = sorted_classes(set(given.unique()) | set(classes or []))
+        classes = sorted_classes(set(given.unique()) | set(_named_classes(classes)))
         if len(classes) < 2:
             raise ValueError(f"A project needs at least 2 classes; the labels given hold "
                              f"{classes}. Pass classes=[...] to name them all.")
@@ -122,17 +129,23 @@ class Project:
         data = data.copy()
         for column in (c for c, t in types.items() if t == IMAGE):
             data[column] = resolve_paths(data[column], Path(base_dir or Path.cwd()))
+        root = _data_root(data_root, source, base_dir)
+        images = [c for c, t in types.items() if t == IMAGE]
+        _check_inside(data, images, root)
+        check_images(data, images)
         get_strategy(strategy)
         if not isinstance(learner, str):
             raise TypeError("A project stores its settings as text: pass the learner by name.")
-        run.path.mkdir(parents=True, exist_ok=True)
+        check_features(strategy, learner, data.drop(columns=[label]), types)
+        run.make()
         table = data.reset_index(names="_row")
         table.columns = [str(c) for c in table.columns]
         write_parquet(run.path / "data.parquet", table)
         pool = _pool(data, {"label": label, "classes": classes, "column_types": types,
                             "data": {"source": source}})
         session = Session.start(pool, settings, run, kind="project",
-                                config={"learner_name": learner, "data": pool.data_key["data"]})
+                                config={"learner_name": learner, "data": pool.data_key["data"],
+                                        "data_root": str(root)})
         session.tell(pd.DataFrame({"row": given.index, "annotator": GIVEN,
                                    "label": given.to_numpy()}))
         logger.info("project %s: %d rows, %d labeled, classes %s", run.path, len(data),
@@ -171,6 +184,16 @@ class Project:
         """The image file to show for ``row``, if the data has an image column."""
         column = self._column(IMAGE)
         return Path(self.data.at[row, column]) if column is not None else None
+
+    @property
+    def data_root(self) -> Path | None:
+        """The folder the project's images lie in (see :meth:`init`); for a project made
+        before it was recorded, the data file's folder, else None."""
+        root = self.config.get("data_root")
+        source = (self.config.get("data") or {}).get("source")
+        if root is None and source is not None:
+            root = Path(source).parent
+        return None if root is None else Path(root).resolve()
 
     def status(self) -> dict:
         """Rounds, labels, per-class counts, the queue's progress and the last estimated
@@ -234,20 +257,25 @@ class Project:
         ``annotator``) and store them; see the module's import rule. Returns the lines
         stored."""
         if not isinstance(answers, pd.DataFrame):
-            answers = pd.read_csv(answers, dtype=str, keep_default_na=False)
+            answers = _read_answers(answers)
         answers = answers.copy()
         missing = {"row", "label"} - set(answers.columns)
         if missing:
             raise ValueError(f"An answer file needs the columns row and label (and annotator, "
-                             f"or --annotator); missing {sorted(missing)}.")
+                             f"or annotator=...); missing {sorted(missing)}.")
         if annotator is not None:
             if "annotator" in answers and (answers["annotator"].astype(str) != "").any():
-                raise ValueError("The answers name their annotators already; drop --annotator "
+                raise ValueError("The answers name their annotators already; drop annotator=... "
                                  "or the file's annotator column.")
             answers["annotator"] = annotator
         elif "annotator" not in answers:
-            raise ValueError("Say who answered: an 'annotator' column in the file, or "
-                             "annotator=... (--annotator NAME on the command line).")
+            raise ValueError("Say who answered: pass annotator=... or give the file an "
+                             "'annotator' column.")
+        names = answers["annotator"].map(lambda v: v.strip() if isinstance(v, str) else v)
+        if (names == GIVEN).any():
+            raise ValueError(f"The annotator name {GIVEN!r} is kept for the labels the data came "
+                             f"with, so answers cannot use it; pick another name "
+                             f"(annotator=...).")
         return self.session.tell(answers)
 
     def record(self, row, label, annotator: str) -> pd.DataFrame:
@@ -276,6 +304,71 @@ class Project:
             return str(self.data.at[row, column])
         values = self.data.loc[row].drop(labels=[self.label])
         return json.dumps({str(k): _jsonable(v) for k, v in values.items()})
+
+
+def _data_root(data_root, source, base_dir) -> Path:
+    """The folder a project's images must lie in: ``data_root``, else the data file's
+    folder, else ``base_dir``, else the working directory; resolved."""
+    if data_root is not None:
+        root = Path(data_root)
+        if not root.is_dir():
+            raise ValueError(f"The 'data_root' parameter of Project.init must be an existing "
+                             f"folder. Got {str(data_root)!r}.")
+    else:
+        root = Path(source).parent if source is not None else Path(base_dir or Path.cwd())
+    return root.resolve()
+
+
+def _check_inside(data: pd.DataFrame, columns, root: Path) -> None:
+    """Refuse image paths that lie outside ``root`` once symlinks are followed: the
+    labeling page would never show them."""
+    for column in columns:
+        outside = []
+        for path in data[column].dropna():
+            try:
+                inside = Path(path).resolve().is_relative_to(root)
+            except (OSError, ValueError, TypeError):  # not a path: check_images names it
+                continue
+            if not inside:
+                outside.append(path)
+        if outside:
+            raise ValueError(
+                f"Image column {column!r}: {len(outside)} path(s) lie outside the data root "
+                f"{root} (after following symlinks): {_paths(outside)}. The "
+                f"labeling page serves files from the data root only: pass a folder that "
+                f"holds them all as data_root=... (--data-root DIR), or move the images.")
+
+
+def _read_answers(path) -> pd.DataFrame:
+    """An answer CSV as text, with errors that name the file and say what to do."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"The answer file {path} is a folder; pass a CSV file of answers "
+                         f"(row,label[,annotator]).")
+    if not path.is_file():
+        raise FileNotFoundError(f"No such answer file: {path}")
+    return read_csv_text(path, "answer file", dtype=str, keep_default_na=False)
+
+
+def _named_classes(classes) -> list:
+    """``classes=`` of :meth:`Project.init`, each as labels are compared
+    (:func:`autoal._checks.clean_label`); blank ones refused."""
+    if classes is None:
+        return []
+    if isinstance(classes, str) or not hasattr(classes, "__iter__"):
+        raise TypeError(f"The 'classes' parameter of Project.init must be a list of classes. "
+                        f"Got {short(classes)}.")
+    named = [clean_label(c) for c in classes]
+    if any(c is None for c in named):
+        raise ValueError(f"The 'classes' parameter of Project.init must list non-blank classes. "
+                         f"Got {format_examples(classes)}.")
+    return named
+
+
+def _paths(paths, limit: int = 3) -> str:
+    """The first few paths, whole (a path cut short hides its file's name)."""
+    more = f" and {len(paths) - limit} more" if len(paths) > limit else ""
+    return ", ".join(str(p) for p in paths[:limit]) + more
 
 
 def _pool(data: pd.DataFrame, config: dict) -> Pool:

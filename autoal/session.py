@@ -34,14 +34,14 @@ import numpy as np
 import pandas as pd
 
 from . import annotations as ann
-from ._checks import check_int, format_examples
-from .learners import CrossFitted, discard, learner_settings, make_learner
+from ._checks import check_int, clean_label, damaged, format_examples
+from .learners import CrossFitted, discard, feature_columns, learner_settings, make_learner
 from .pool import ROUND, STOP
 from .predict import align_proba, predict_pool, strategy_inputs
-from .rundir import Decoder, write_csv
+from .rundir import Decoder, missing_state, write_csv
 from .select import select_batch
 from .stopping import as_rules
-from .strategies import get_strategy
+from .strategies import get_strategy, no_features_message
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class Session:
             else None
         self.round, self.model, self._prepared = -1, None, False
         self._history, self._queries, self._stop_predictions = [], [], []
-        self._annotations = ann.empty()
+        self._annotations, self._stamp = ann.empty(), None
         self._known = _no_probs(len(pool.classes))
         self._before = None  # the probability file of the round before the current one
         self._lock = store.lock("run") if store is not None else None
@@ -127,6 +127,7 @@ class Session:
     def start(cls, pool, settings, store=None, *, oracle=None, stop=None, kind="loop",
               config=None) -> Session:
         """A new session; with a ``store``, its configuration is written there."""
+        check_features(settings.strategy, settings.learner, pool.features, pool.column_types)
         session = cls(pool, settings, store, oracle=oracle, stop=stop, kind=kind)
         if store is not None:
             if store.exists():
@@ -473,7 +474,7 @@ class Session:
                              f"{sorted(missing)}.")
         # Known rows and classes back to their own values; anything else stays as given.
         rows = raw["row"].map(lambda v: self._rows.get(_text(v), _text(v)))
-        labels = raw["label"].map(lambda v: np.nan if _blank(v)
+        labels = raw["label"].map(lambda v: np.nan if clean_label(v) is None
                                   else self._labels.get(_text(v), _text(v)))
         names = raw["annotator"].map(lambda v: "" if _blank(v) else _text(v))
         return pd.DataFrame({"row": rows, "annotator": names, "label": labels})
@@ -481,13 +482,19 @@ class Session:
     # ---- the run directory -------------------------------------------------------------
 
     def _read_annotations(self) -> pd.DataFrame:
-        return self.store.read_annotations(self._rows, self._labels,
-                                           upto_round=self.round + 1)
+        """The stored table, read again only when the file changed (another process told)."""
+        stamp = _stamp(self.store.path / "annotations.csv", self.round)
+        if stamp is None or stamp != self._stamp:
+            self._annotations = self.store.read_annotations(self._rows, self._labels,
+                                                            upto_round=self.round + 1)
+            self._stamp = stamp
+        return self._annotations
 
     def _write_annotations(self, table: pd.DataFrame) -> None:
         self._annotations = table
         if self.store is not None:
             write_csv(self.store.path / "annotations.csv", table)
+            self._stamp = _stamp(self.store.path / "annotations.csv", self.round)
 
     def _save(self, known_before) -> None:
         """Write the round's files, ``state.json`` last (see :mod:`autoal.rundir`)."""
@@ -518,15 +525,18 @@ class Session:
         self._history, self._queries, self._stop_predictions = [], [], []
         self._known, self._before = _no_probs(len(self.pool.classes)), None
         if last < 0:
+            missing_state(store, state, store.read_csv("history.csv"))
             return
+        _check_tables(store, state)
         history = store.read_csv("history.csv", upto_round=last)
         self._history = [_typed(h) for h in history.to_dict("records")]
         queries = store.read_csv("queries.csv", upto_round=last)
         if queries is not None and len(queries):
+            source = store.path / "queries.csv"
             queries = queries.assign(round=queries["round"].astype(int),
-                                     row=self._rows(queries["row"]),
+                                     row=self._rows(queries["row"], source=source),
                                      score=pd.to_numeric(queries["score"]),
-                                     guess=self._labels(queries["guess"]),
+                                     guess=self._labels(queries["guess"], source=source),
                                      confidence=pd.to_numeric(queries["confidence"]))
             self._queries = [q for _, q in queries.groupby("round", sort=True)]
         stops = store.read_csv("stop_predictions.csv", upto_round=last)
@@ -597,6 +607,46 @@ class Session:
             return
         with self.store.lock(name, timeout=60):
             yield
+
+
+def check_features(strategy, learner, features: pd.DataFrame, column_types: dict) -> None:
+    """Refuse, before any fit, a strategy that needs row features (``"features"`` in its
+    ``needs``) with a learner whose features of these rows have no columns (free text
+    with the tabular learner; see :func:`autoal.learners.feature_columns`)."""
+    name, score = get_strategy(strategy)
+    if "features" not in getattr(score, "needs", ()):
+        return
+    if isinstance(learner, str):
+        learner = make_learner(learner, column_types=column_types)
+    if feature_columns(learner, features) == 0:
+        raise ValueError(no_features_message(name))
+
+
+def _check_tables(store, state: dict) -> None:
+    """Refuse a run whose tables do not hold what ``state.json`` says was written in full:
+    a history line for every round up to it, and its probability file."""
+    last = int(state["round"])
+    path = store.path / "history.csv"
+    history = store.read_csv(path.name)
+    if history is None:
+        raise damaged(path, f"it is missing, though state.json says round {last} was written "
+                            f"in full")
+    missing = sorted(set(range(last + 1)) - set(history["round"].astype(int)))
+    if missing:
+        raise damaged(path, f"it lacks rounds {format_examples(missing)}, though state.json "
+                            f"says round {last} was written in full")
+    name = state.get("probabilities")
+    if name and not (store.path / name).is_file():
+        raise damaged(store.path / name, "it is missing, though state.json names it")
+
+
+def _stamp(path: Path, round_: int):
+    """What identifies a file's version (its inode, size and change time), for a round."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return (info.st_ino, info.st_size, info.st_mtime_ns, round_)
 
 
 def history_frame(rows) -> pd.DataFrame:

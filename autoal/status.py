@@ -11,10 +11,11 @@ to the current queue carry the next round's number).
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections import Counter, defaultdict
 from pathlib import Path
+
+from ._checks import damaged, format_examples, read_json, state_round
 
 #: The run-directory format this reader knows (the same as :data:`autoal.rundir.FORMAT_VERSION`).
 FORMAT_VERSION = 2
@@ -34,7 +35,7 @@ def read_status(workdir) -> dict:
     path = Path(workdir)
     config = _config(path)
     state_path = path / "state.json"
-    round_ = int(json.loads(state_path.read_text())["round"]) if state_path.is_file() else -1
+    round_ = state_round(read_json(state_path), state_path) if state_path.is_file() else -1
 
     annotations = _read_csv(path / "annotations.csv")
     votes = defaultdict(Counter)  # row -> label -> count, labels in the order first given
@@ -60,7 +61,7 @@ def _config(path: Path) -> dict:
     file = path / "autoal.json"
     if not file.is_file():
         raise FileNotFoundError(f"{path} is not an autoal run directory (no autoal.json).")
-    config = json.loads(file.read_text())
+    config = read_json(file)
     if config.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{file} has format version {config.get('format_version')!r}; this "
                          f"autoal reads format {FORMAT_VERSION}.")
@@ -68,10 +69,20 @@ def _config(path: Path) -> dict:
 
 
 def _read_csv(path: Path) -> list[dict]:
+    """A table's lines, each with its ``round`` checked to be a whole number."""
     if not path.is_file():
         return []
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            lines = list(csv.DictReader(f))
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise damaged(path, f"it cannot be read as CSV ({error})") from None
+    bad = [number for number, line in enumerate(lines, start=2)
+           if not str(line.get("round") or "").isdigit()]
+    if bad:
+        raise damaged(path, f"lines {format_examples(bad)} have no round number (a whole "
+                            f"number), as a line cut short does")
+    return lines
 
 
 def _number(text) -> float | None:

@@ -542,10 +542,27 @@ def _features(strategy, features, n, name="features_unlabeled") -> np.ndarray:
     if features.ndim != 2 or len(features) != n:
         raise ValueError(f"The {name!r} argument of the {strategy!r} strategy must have shape "
                          f"({n}, d). Got shape {features.shape}.")
+    if features.shape[1] == 0 and n:
+        raise ValueError(no_features_message(strategy))
     if not np.isfinite(features).all():
         raise ValueError(f"The {name!r} argument of the {strategy!r} strategy must be finite. "
                          f"Got {int((~np.isfinite(features)).sum())} NaN or infinite values.")
     return features
+
+
+def no_features_message(strategy) -> str:
+    """Why a strategy over row features cannot run when the rows have no feature columns."""
+    return (f"The {strategy!r} strategy needs row features, and the model gives 0 feature "
+            f"columns for these rows: the tabular learner's features leave out free text and "
+            f"file paths (their values are all distinct). Use learner='embedding' for text or "
+            f"images, or a strategy without row features ('auto', 'margin', 'activelab').")
+
+
+def has_features(extra: dict) -> bool:
+    """Whether ``extra`` holds row features with at least one column."""
+    shapes = [np.shape(extra[k]) for k in ("features_unlabeled", "features_labeled")
+              if extra.get(k) is not None]
+    return any(len(shape) == 2 and shape[1] > 0 for shape in shapes)
 
 
 def _feature_pair(strategy, features_unlabeled, features_labeled, n):
@@ -928,15 +945,16 @@ def auto(pred_probs_unlabeled, *, labels=None, pred_probs=None, rng=None, **extr
     :func:`warm_up`); after that, the smallest margins, one per cluster of
     near-duplicates (:func:`diverse` of :func:`margin`). That is the strategy
     ``activelab_margin_diverse_warm_typical``; it needs row features, so where the model
-    has no ``embed`` (the multimodal learner, a learner of your own) ``auto`` is
-    ``activelab_margin_warm`` instead: random warm-up, then margin, needing nothing.
+    has no ``embed`` (the multimodal learner, a learner of your own), or its features have
+    no columns (free text with the tabular learner), ``auto`` is ``activelab_margin_warm``
+    instead: random warm-up, then margin, needing nothing.
 
     Measured over 3-5 seeds on digits (two learners) and the Fashion images from a
     1-2 labels per class start: at or above random's mean test accuracy in every round,
     unlike ``activelab``, ``margin`` and ``least_confidence`` (below random in the first
     rounds); it needed 50-80% of random's labels to reach random's final accuracy.
     """
-    chosen = _WITH_FEATURES if "features_unlabeled" in extra else _WITHOUT_FEATURES
+    chosen = _WITH_FEATURES if has_features(extra) else _WITHOUT_FEATURES
     return chosen(pred_probs_unlabeled, labels=labels, pred_probs=pred_probs, rng=rng,
                   **_given(chosen, extra))
 

@@ -134,7 +134,7 @@ def test_errors_are_reported_not_raised(tmp_path):
     make_blobs_frame().to_csv(tmp_path / "blobs.csv", index=False)
     done = autoal("run", "blobs.csv", "--batch", "0", cwd=tmp_path)
     assert done.returncode == 2
-    assert "error: The 'batch' parameter of loop must be an int >= 1. Got 0." in done.stderr
+    assert "autoal run: error: --batch must be an int >= 1. Got 0." in done.stderr
     done = autoal("run", "missing.csv", cwd=tmp_path)
     assert done.returncode == 2 and "No such data file" in done.stderr
 

@@ -58,7 +58,7 @@ def test_missing_labels_without_oracle(blobs):
 
 def test_unknown_strategy_and_learner(blobs):
     check(blobs, "'strategy' parameter must be one of", strategy="best")
-    with pytest.raises(ValueError, match="'learner' parameter must be one of"):
+    with pytest.raises(ValueError, match="'learner' parameter of loop must be one of"):
         autoal.loop(blobs, learner="forest", progress=False)
     with pytest.raises(TypeError, match="fit\\(data, label\\) method"):
         autoal.loop(blobs, learner=object(), progress=False)
@@ -90,3 +90,31 @@ def test_relative_image_paths_resolve_against_base_dir(image_csv, tmp_path, monk
     with pytest.raises(ValueError, match="could not convert|string to float"):
         autoal.loop(df, base_dir=tmp_path, learner=learner, rounds=0, init=1, progress=False)
     assert learner.fits == 1
+
+
+@pytest.mark.parametrize("blank", ["", "   ", None])
+def test_blank_labels_are_missing(blobs, blank):
+    df = blobs.copy()
+    df.loc[3, "label"] = blank
+    check(df, r"1 missing values \(empty, blank or NaN; rows 3\)")
+
+
+def test_a_scikit_learn_estimator_as_the_learner(blobs):
+    from sklearn.linear_model import LogisticRegression
+
+    with pytest.raises(TypeError, match=r"a scikit-learn style estimator, which fits arrays "
+                                        r"\(fit\(X, y\)\). Use learner='tabular'"):
+        autoal.loop(blobs, learner=LogisticRegression(), progress=False)
+
+
+def test_a_workdir_that_is_a_file(blobs, tmp_path):
+    (tmp_path / "file").write_text("x")
+    check(blobs, r"'workdir' parameter of loop must be a folder's path. Got .*file, which is a "
+                 r"file", workdir=tmp_path / "file")
+
+
+def test_a_huge_label_name_is_shortened(blobs):
+    with pytest.raises(ValueError, match=r"The label column 'yyy.*\u2026.*yyy' is not in the "
+                                         r"data") as caught:
+        autoal.loop(blobs, label="y" * 100_000, progress=False)
+    assert len(str(caught.value)) < 300
