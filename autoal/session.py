@@ -296,8 +296,9 @@ class Session:
                                else self.store.state().get("predictor"))
         if not self._prepared:
             if callable(getattr(self.learner, "prepare", None)):
-                every = pd.concat([self.pool.features,
-                                   self.pool.test.drop(columns=[self.pool.label])])
+                test = self.pool.test.drop(columns=[self.pool.label])
+                every = pd.concat([self.pool.features, test]) if len(test) else \
+                    self.pool.features
                 self.learner.prepare(every, self.pool.column_types)
             self._prepared = True
         learner = self.learner
