@@ -203,6 +203,10 @@ def read_json(path) -> dict:
     return value
 
 
+#: Version of the run directory's layout (see :mod:`autoal.rundir`); another is refused.
+FORMAT_VERSION = 2
+
+
 def state_round(state: dict, path) -> int:
     """The round a ``state.json`` names, checked to be an integer >= -1."""
     value = state.get("round")

@@ -37,10 +37,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._checks import DamagedRunDir, damaged, format_examples, read_json, state_round
+from ._checks import (FORMAT_VERSION, DamagedRunDir, damaged, format_examples, read_json,
+                      state_round)
 
-#: Version of the layout above; a run directory from another layout is refused.
-FORMAT_VERSION = 2
 CONFIG, STATE = "autoal.json", "state.json"
 
 

@@ -477,7 +477,7 @@ class Session:
         rows = raw["row"].map(lambda v: self._rows.get(_text(v), _text(v)))
         labels = raw["label"].map(lambda v: np.nan if clean_label(v) is None
                                   else self._labels.get(_text(v), _text(v)))
-        names = raw["annotator"].map(lambda v: "" if _blank(v) else _text(v))
+        names = raw["annotator"].map(lambda v: "" if clean_label(v) is None else _text(v))
         return pd.DataFrame({"row": rows, "annotator": names, "label": labels})
 
     # ---- the run directory -------------------------------------------------------------
@@ -692,11 +692,6 @@ def _typed(record: dict) -> dict:
         except ValueError:
             out[key] = value
     return out
-
-
-def _blank(value) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or \
-        str(value).strip() == ""
 
 
 def _text(value) -> str:

@@ -15,10 +15,8 @@ import math
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from ._checks import damaged, format_examples, read_json, state_round
+from ._checks import FORMAT_VERSION, damaged, format_examples, read_json, state_round
 
-#: The run-directory format this reader knows (the same as :data:`autoal.rundir.FORMAT_VERSION`).
-FORMAT_VERSION = 2
 
 
 def read_status(workdir) -> dict:
