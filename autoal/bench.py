@@ -26,7 +26,8 @@ from .rundir import RunDir, fingerprint, write_csv, write_json
 logger = logging.getLogger(__name__)
 
 CURVE = ["strategy", "seed", "round", "n_labeled", "n_annotations", "accuracy",
-         "balanced_accuracy"]
+         "balanced_accuracy", "n_relabeled", "n_relabel_requests", "fit_seconds",
+         "predict_seconds", "score_seconds"]
 
 
 def bench(df: pd.DataFrame, strategies=("auto", "random"), seeds=(0, 1, 2), *,
@@ -45,10 +46,13 @@ def bench(df: pd.DataFrame, strategies=("auto", "random"), seeds=(0, 1, 2), *,
         (``<strategy>-seed<seed>.json``); runs saved there with the same settings and
         data are loaded, not rerun.
     baseline : the strategy whose final accuracy defines the label-saving ratio in
-        :func:`summarize`.
+        :func:`summarize` (written to ``out/summary.csv``).
 
     Returns a DataFrame with one row per strategy, seed and round: ``strategy, seed,
-    round, n_labeled, n_annotations, accuracy, balanced_accuracy``.
+    round, n_labeled, n_annotations, accuracy, balanced_accuracy, n_relabeled,
+    n_relabel_requests, fit_seconds, predict_seconds, score_seconds`` (as in
+    :attr:`autoal.loop.Result.history`; the last round's predict and score seconds are
+    0: its model is only evaluated).
     """
     rounds = check_int("rounds", rounds, minimum=1, owner="bench")
     batch = check_int("batch", batch, minimum=1, owner="bench")
@@ -78,7 +82,7 @@ def bench(df: pd.DataFrame, strategies=("auto", "random"), seeds=(0, 1, 2), *,
             logger.info("bench: %s seed %d", name, seed)
             result = loop(df, rounds=rounds, batch=batch, strategy=strategy, seed=seed,
                           **loop_kwargs)
-            curve = result.history.assign(strategy=name, seed=seed)[CURVE]
+            curve = result.history.assign(strategy=name, seed=seed).reindex(columns=CURVE)
             if path is not None:
                 write_csv(path, curve)
                 write_json(path.with_suffix(".json"), settings)  # last: the pair is complete
@@ -106,31 +110,57 @@ def labels_to_reach(n_labeled, accuracy, target: float) -> float:
 
 
 def summarize(curves: pd.DataFrame, baseline: str = "random") -> pd.DataFrame:
-    """Per strategy, over seeds: mean and sd of the normalised area under the learning
-    curve and of the final accuracy, and the label-saving ratio.
+    """Per strategy, over seeds: the normalised area under the learning curve and the
+    final accuracy (mean and sd), and the label-saving ratio.
 
-    The label-saving ratio is, per seed, the labels a strategy needed to reach the
-    baseline's final accuracy divided by the baseline's final number of labels (below 1:
-    it saves labels; NaN: it never got there), then averaged over seeds.
+    The label-saving ratio is read on the mean curves (accuracy and labels averaged over
+    seeds, round by round): the labels at which the strategy's mean curve first reaches
+    the baseline's final mean accuracy, divided by the baseline's final mean labels.
+    Below 1 the strategy saves labels; NaN: its mean curve never gets there. The
+    baseline's own ratio is 1 by definition.
+
+    Per seed, the same against that seed's baseline run: ``ratio_per_seed`` lists the
+    values in seed order as text, ``"never"`` for a seed that never reaches the
+    baseline's final accuracy (``"no baseline"`` where the baseline has no run for the
+    seed), and ``seeds_never`` counts the seeds that never got there. ``seeds`` counts
+    all seeds, those included.
     """
+    base = curves[curves["strategy"] == baseline]
+    base_mean = base.groupby("round")[["n_labeled", "accuracy"]].mean()
     rows = []
-    for (strategy, seed), run in curves.groupby(["strategy", "seed"], sort=False):
-        base = curves[(curves["strategy"] == baseline) & (curves["seed"] == seed)]
-        ratio = float("nan")
-        if len(base):
-            need = labels_to_reach(run["n_labeled"], run["accuracy"], base["accuracy"].iloc[-1])
-            ratio = need / base["n_labeled"].iloc[-1]
-        rows.append({"strategy": strategy, "seed": seed,
-                     "auc": area_under_curve(run["n_labeled"], run["accuracy"]),
-                     "final_accuracy": run["accuracy"].iloc[-1],
-                     "label_saving_ratio": ratio})
-    per_seed = pd.DataFrame(rows)
-    summary = per_seed.groupby("strategy", sort=False).agg(
-        auc_mean=("auc", "mean"), auc_sd=("auc", "std"),
-        final_accuracy_mean=("final_accuracy", "mean"),
-        final_accuracy_sd=("final_accuracy", "std"),
-        label_saving_ratio=("label_saving_ratio", "mean"), seeds=("seed", "nunique"))
-    return summary
+    for strategy, runs in curves.groupby("strategy", sort=False):
+        mean = runs.groupby("round")[["n_labeled", "accuracy"]].mean()
+        aucs, finals, per_seed, never = [], [], [], 0
+        for seed, run in runs.groupby("seed", sort=True):
+            aucs.append(area_under_curve(run["n_labeled"], run["accuracy"]))
+            finals.append(run["accuracy"].iloc[-1])
+            ref = base[base["seed"] == seed]
+            if strategy == baseline:
+                per_seed.append("1")
+            elif not len(ref):
+                per_seed.append("no baseline")
+            else:
+                need = labels_to_reach(run["n_labeled"], run["accuracy"],
+                                       ref["accuracy"].iloc[-1])
+                never += int(np.isnan(need))
+                per_seed.append("never" if np.isnan(need)
+                                else f"{need / ref['n_labeled'].iloc[-1]:.3f}")
+        if strategy == baseline:
+            ratio = 1.0
+        elif len(base_mean):
+            ratio = labels_to_reach(mean["n_labeled"], mean["accuracy"],
+                                    base_mean["accuracy"].iloc[-1])
+            ratio = ratio / base_mean["n_labeled"].iloc[-1]
+        else:
+            ratio = float("nan")
+        rows.append({"strategy": strategy, "auc_mean": np.mean(aucs),
+                     "auc_sd": np.std(aucs, ddof=1) if len(aucs) > 1 else float("nan"),
+                     "final_accuracy_mean": np.mean(finals),
+                     "final_accuracy_sd": np.std(finals, ddof=1) if len(finals) > 1
+                     else float("nan"),
+                     "label_saving_ratio": ratio, "ratio_per_seed": ", ".join(per_seed),
+                     "seeds_never": never, "seeds": len(aucs)})
+    return pd.DataFrame(rows).set_index("strategy")
 
 
 def _run_settings(df: pd.DataFrame, **loop_kwargs) -> dict:
@@ -149,15 +179,19 @@ def _plain(settings: dict) -> dict:
 
 
 def _saved(path: Path, settings: dict) -> pd.DataFrame | None:
-    """The curve saved at ``path`` if it ran with ``settings``; else None, and any stale
+    """The curve saved at ``path`` if it ran with ``settings`` and has every :data:`CURVE`
+    column; else None, and any stale
     settings file is removed (a crash before the new pair is written leaves no match)."""
     meta = path.with_suffix(".json")
     if not path.is_file():
         return None
     stored = json.loads(meta.read_text()) if meta.is_file() else None
-    if stored == settings:
-        return pd.read_csv(path)
-    if stored is None:
+    curve = pd.read_csv(path) if stored == settings else None
+    if curve is not None and set(CURVE) <= set(curve.columns):
+        return curve
+    if curve is not None:
+        why = "it lacks the columns " + ", ".join(c for c in CURVE if c not in curve.columns)
+    elif stored is None:
         why = f"{meta.name} is missing"
     else:
         changed = sorted(k for k in settings.keys() | stored.keys()

@@ -15,7 +15,7 @@ class Batch(NamedTuple):
 
     new: np.ndarray  # positions in the unlabeled pool
     relabel: np.ndarray  # positions in the labeled pool to send for another label
-    relabel_requests: int  # labeled rows among the batch's best scores (before skipping)
+    relabel_requests: int  # relabelable labeled rows among the batch's best scores
 
 
 def lowest(scores, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -46,6 +46,11 @@ def select_batch(unlabeled_scores, labeled_scores, batch: int, rng: np.random.Ge
     where ``can_relabel`` (a boolean mask over the labeled pool) allows, for example
     when some annotator has not labeled it yet; otherwise it is skipped and the next
     candidate taken. ``labeled_scores=None`` ranks the unlabeled pool alone.
+
+    ``relabel_requests`` counts the labeled rows among the ``batch`` best scores that
+    ``can_relabel`` allows: the second opinions the scores ask for, before any skipped
+    row's place is filled. Rows no one can relabel are not counted, so with a single
+    annotator it is 0.
     """
     unlabeled_scores = np.asarray(unlabeled_scores, dtype=float)
     n_u = len(unlabeled_scores)
@@ -58,7 +63,7 @@ def select_batch(unlabeled_scores, labeled_scores, batch: int, rng: np.random.Ge
     combined = np.concatenate([unlabeled_scores, labeled_scores])
     # Among the best ``batch + blocked`` candidates at least ``batch`` are usable.
     order = lowest(combined, batch + int(np.sum(~can_relabel)), rng)
-    requests = int(np.sum(order[:batch] >= n_u))
     usable = (order < n_u) | can_relabel[np.maximum(order - n_u, 0)]
+    requests = int(np.sum((order[:batch] >= n_u) & usable[:batch]))
     picked = order[usable][:batch]
     return Batch(picked[picked < n_u], picked[picked >= n_u] - n_u, requests)

@@ -78,7 +78,9 @@ def test_a_missing_private_call_is_an_error_naming_it():
 def test_tabular_model_gives_what_committee_sampling_and_feature_strategies_need(blobs):
     """A real TabularLearner's model: committee (and its out-of-fold part), fold samples
     and features, as strategy_inputs hands them to strategies."""
-    learner = TabularLearner(time_limit=60)
+    # Bagged in folds (GBM, LR), so there are fold models to sample; the default's RF and
+    # XT are bagged out of bag, one model each.
+    learner = TabularLearner(time_limit=60, hyperparameters={"GBM": {}, "XT": {}, "LR": {}})
     classes = sorted(blobs["label"].unique())
     train = blobs.iloc[:30]
     model = learner.fit(train, "label")

@@ -23,11 +23,11 @@ def test_batch_is_unique_rows_of_the_pool():
     assert chosen.relabel.size == 0 and chosen.relabel_requests == 0
 
 
-def test_relabel_requests_counted_and_skipped_when_nobody_can_relabel():
+def test_no_relabel_requests_counted_when_nobody_can_relabel():
     unlabeled = np.array([0.5, 0.6, 0.7, 0.8])
     labeled = np.array([0.1, 0.2, 0.9])
     chosen = select_batch(unlabeled, labeled, 3, np.random.default_rng(0))
-    assert chosen.relabel_requests == 2
+    assert chosen.relabel_requests == 0  # two labeled rows score best, but nobody can relabel
     assert chosen.relabel.size == 0
     assert list(chosen.new) == [0, 1, 2]  # the batch is filled with new rows
 
@@ -61,8 +61,8 @@ def _full_sort_select(unlabeled, labeled, batch, rng, can_relabel):
     if len(labeled) == 0:  # then the unlabeled pool is ranked alone
         return _full_sort_lowest(unlabeled, batch, rng), np.empty(0, dtype=int), 0
     order = _full_sort_lowest(np.concatenate([unlabeled, labeled]), n_u + len(labeled), rng)
-    requests = int(np.sum(order[:batch] >= n_u))
     usable = (order < n_u) | can_relabel[np.maximum(order - n_u, 0)]
+    requests = int(np.sum((order[:batch] >= n_u) & usable[:batch]))
     picked = order[usable][:batch]
     return picked[picked < n_u], picked[picked >= n_u] - n_u, requests
 

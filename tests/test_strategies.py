@@ -602,3 +602,18 @@ def test_optional_inputs_come_only_from_models_that_have_them(blobs):
     given = strategy_inputs(auto, model=Embeds(), **common)
     assert given["features_unlabeled"].shape == (len(features) - 5, 4)
     assert given["features_labeled"].shape == (5, 4)
+
+
+def test_relabel_requests_count_only_rows_someone_can_relabel():
+    """A labeled row among the best scores is a request only where a second opinion can
+    be given: with one annotator (nobody can relabel) the count is 0, not the number of
+    labeled rows the scores put first."""
+    unlabeled, labeled = np.array([0.5, 0.6, 0.7, 0.8]), np.array([0.1, 0.2, 0.9])
+    nobody = select_batch(unlabeled, labeled, 3, np.random.default_rng(0),
+                          np.zeros(3, dtype=bool))
+    assert nobody.relabel_requests == 0 and len(nobody.relabel) == 0
+    assert nobody.new.tolist() == [0, 1, 2]
+    some = select_batch(unlabeled, labeled, 3, np.random.default_rng(0),
+                        np.array([False, True, True]))
+    assert some.relabel_requests == 1 and some.relabel.tolist() == [1]
+    assert some.new.tolist() == [0, 1]

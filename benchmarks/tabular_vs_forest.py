@@ -1,0 +1,272 @@
+"""Does AutoML earn its time? autoal's tabular learner against a plain random forest.
+
+    HF_HUB_OFFLINE=1 nice -n 10 uv run python benchmarks/tabular_vs_forest.py \
+        [--sets digits vehicle satellite letter ...] [--seeds 0 1 2] \
+        [--configs default gbm_xt_lr rf_xt ...] [--rounds 10] \
+        [--out benchmarks/results/tabular_vs_forest]
+
+Issue 16. Per data set and seed, every contender starts from the same rows: a
+stratified 20% test split and 2 labeled rows per class drawn from the rest, both from
+the seed alone. Then ``rounds`` rounds of ``batch`` labels (scaled to the set):
+
+- autoal's learners (``--configs``, names from :data:`CONFIGS`; ``default`` is
+  ``TabularLearner()`` as shipped) with the ``auto`` strategy, through
+  :func:`autoal.loop` (the test rows and the initial rows given to it);
+- the yardstick, written here with scikit-learn alone: ``RandomForestClassifier()``
+  (its defaults, seeded) and margin sampling (smallest gap between the two most
+  probable classes, ties broken at random), as peer libraries do it.
+
+Printed per set and round: labels, mean test accuracy over the seeds and each seed's,
+and seconds per round (autoal: fit + predict + score from its history; the yardstick:
+fit + predict + pick), then the worst gap of each contender's mean curve to the
+yardstick's. Each finished run is saved in ``--out/<set>/`` (named by contender, a hash of
+its settings and autoal's default models, rounds x batch and seed) and loaded, not
+rerun, next time (delete the folder to start over). Timings are wall-clock
+on a possibly shared machine; the core count and load are printed.
+
+Data: scikit-learn's bundled sets, and the UCI sets of the R package mlbench as
+Debian ships them (``r-cran-mlbench``; the ``.rda`` files are read with ``pyreadr``,
+which must be importable: ``pip install pyreadr``). ``--mlbench`` names the folder of
+those files; by default the installed package's, ``/usr/lib/R/site-library/mlbench/data``.
+Without R, ``apt-get download r-cran-mlbench && dpkg -x r-cran-mlbench_*.deb x`` gives
+``x/usr/lib/R/site-library/mlbench/data``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import autoal
+
+MLBENCH = Path("/usr/lib/R/site-library/mlbench/data")
+
+
+def _sklearn(name):
+    def load(_folder):
+        from sklearn import datasets
+
+        frame = getattr(datasets, f"load_{name}")(as_frame=True).frame
+        return frame.rename(columns={"target": "label"})
+    return load
+
+
+def _mlbench(name, label, drop=()):
+    def load(folder):
+        try:
+            import pyreadr
+        except ImportError as error:
+            raise SystemExit(f"The set {name!r} is read with pyreadr: pip install pyreadr "
+                             f"({error}).") from error
+        path = Path(folder) / f"{name}.rda"
+        if not path.is_file():
+            raise SystemExit(f"{path} not found: install r-cran-mlbench or pass --mlbench "
+                             f"(see this file's docstring).")
+        frame = next(iter(pyreadr.read_r(str(path)).values()))
+        frame = frame.drop(columns=list(drop)).rename(columns={label: "label"})
+        frame["label"] = frame["label"].astype(str)
+        return frame.reset_index(drop=True)
+    return load
+
+
+#: name -> (loader, batch, what it is). Rounds x batch is scaled to the set's size.
+SETS = {
+    "digits": (_sklearn("digits"), 30, "scikit-learn digits: 1,797 rows, 64 features, 10 classes"),
+    "vehicle": (_mlbench("Vehicle", "Class"), 20, "mlbench Vehicle: 846 rows, 18 features, 4 classes"),
+    "breast_cancer": (_sklearn("breast_cancer"), 10,
+                      "scikit-learn breast cancer: 569 rows, 30 features, 2 classes"),
+    "wine": (_sklearn("wine"), 5, "scikit-learn wine: 178 rows, 13 features, 3 classes"),
+    "vowel": (_mlbench("Vowel", "Class"), 30,
+              "mlbench Vowel: 990 rows, 10 features (speaker as a category), 11 classes"),
+    "satellite": (_mlbench("Satellite", "classes"), 50,
+                  "mlbench Satellite: 6,435 rows, 36 features, 6 classes"),
+    "letter": (_mlbench("LetterRecognition", "lettr"), 150,
+               "mlbench LetterRecognition: 20,000 rows, 16 features, 26 classes"),
+}
+
+#: autoal contenders: name -> TabularLearner arguments (``default``: none, as shipped),
+#: and ``strategy`` where it is not ``auto``.
+CONFIGS = {
+    "default": {},
+    "gbm_xt_lr": {"hyperparameters": {"GBM": {}, "XT": {}, "LR": {}}},
+    "rf": {"hyperparameters": {"RF": {}}},
+    "rf_xt": {"hyperparameters": {"RF": {}, "XT": {}}},
+    "rf_xt_lr": {"hyperparameters": {"RF": {}, "XT": {}, "LR": {}}},
+    "rf_xt_gbm": {"hyperparameters": {"RF": {}, "XT": {}, "GBM": {}}},
+    "rf_xt_knn": {"hyperparameters": {"RF": {}, "XT": {}, "KNN": {"weights": "distance"}}},
+    # the default learner with the yardstick's strategy: the learner's part in a gap
+    "default_margin": {"strategy": "margin"},
+}
+FOREST = "forest_margin"
+
+
+def start(df: pd.DataFrame, seed: int, init: int = 2, test_size: float = 0.2):
+    """The seed's test rows and initial labeled rows (``init`` per class), as row labels."""
+    from sklearn.model_selection import train_test_split
+
+    rest, test = train_test_split(df.index, test_size=test_size, stratify=df["label"],
+                                  random_state=seed)
+    rng = np.random.default_rng(seed)
+    first = [rng.choice(np.asarray(rows), init, replace=False)
+             for _, rows in pd.Series(rest, index=rest).groupby(df.loc[rest, "label"])]
+    return pd.Index(test), pd.Index(np.concatenate(first))
+
+
+def forest_margin(df, test, init, *, rounds, batch, seed) -> pd.DataFrame:
+    """The yardstick: scikit-learn's random forest, refit every round, margin sampling."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    features = df.drop(columns=["label"])
+    features = pd.get_dummies(features, dtype=float) if any(
+        not pd.api.types.is_numeric_dtype(features[c]) for c in features) else features
+    X, y = features.to_numpy(dtype=float), df["label"].to_numpy()
+    position = pd.Series(np.arange(len(df)), index=df.index)
+    test_at = position[test].to_numpy()
+    labeled = position[init].to_numpy()
+    pool = np.setdiff1d(np.arange(len(df)), np.concatenate([test_at, labeled]))
+    rng = np.random.default_rng(seed)
+    rows = []
+    for r in range(rounds + 1):
+        t0 = time.perf_counter()
+        model = RandomForestClassifier(random_state=seed).fit(X[labeled], y[labeled])
+        accuracy = float(np.mean(model.predict(X[test_at]) == y[test_at]))
+        n_labeled = len(labeled)
+        if r < rounds and len(pool):
+            proba = np.sort(model.predict_proba(X[pool]), axis=1)
+            margin = proba[:, -1] - (proba[:, -2] if proba.shape[1] > 1 else 0.0)
+            picked = np.lexsort((rng.random(len(pool)), margin))[:batch]
+            labeled = np.concatenate([labeled, pool[picked]])
+            pool = np.delete(pool, picked)
+        rows.append({"round": r, "n_labeled": n_labeled, "accuracy": accuracy,
+                     "seconds": time.perf_counter() - t0})
+    return pd.DataFrame(rows)
+
+
+def autoal_run(df, test, init, *, rounds, batch, seed, config) -> pd.DataFrame:
+    """autoal's ``auto`` strategy (or the config's) with the learner ``config`` names,
+    through autoal.loop."""
+    settings = dict(CONFIGS[config])
+    strategy = settings.pop("strategy", "auto")
+    learner = autoal.TabularLearner(seed=seed, **settings)
+    result = autoal.loop(df, rounds=rounds, batch=batch, strategy=strategy, init=list(init),
+                         test=list(test), learner=learner, seed=seed, progress=False)
+    h = result.history
+    seconds = h["fit_seconds"] + h["predict_seconds"].fillna(0) + h["score_seconds"].fillna(0)
+    return pd.DataFrame({"round": h["round"], "n_labeled": h["n_labeled"],
+                         "accuracy": h["accuracy"], "seconds": seconds,
+                         "fit_seconds": h["fit_seconds"]})
+
+
+def _version(who) -> str:
+    """A short hash of what decides a contender's runs: the learner's settings, and
+    autoal's default tabular models where it uses them (a changed default runs again)."""
+    import hashlib
+    import json
+
+    from autoal import learners
+
+    if who == FOREST:
+        return "v1"
+    settings = dict(CONFIGS[who])
+    strategy = settings.pop("strategy", "auto")
+    described = [learners.learner_settings(autoal.TabularLearner(**settings))]
+    if strategy != "auto":
+        described.append(strategy)
+    if "hyperparameters" not in settings:
+        described.append(learners.describe(learners.DEFAULT_TABULAR_MODELS))
+    return hashlib.sha1(json.dumps(described, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def run_set(name, df, *, contenders, seeds, rounds, batch, out: Path) -> pd.DataFrame:
+    out.mkdir(parents=True, exist_ok=True)
+    curves = []
+    for seed in seeds:
+        test, init = start(df, seed)
+        for who in contenders:
+            path = out / f"{who}-{_version(who)}-{rounds}x{batch}-seed{seed}.csv"
+            if path.is_file():
+                curve = pd.read_csv(path)
+            else:
+                began = time.perf_counter()
+                if who == FOREST:
+                    curve = forest_margin(df, test, init, rounds=rounds, batch=batch, seed=seed)
+                else:
+                    curve = autoal_run(df, test, init, rounds=rounds, batch=batch, seed=seed,
+                                       config=who)
+                curve.to_csv(path, index=False)
+                print(f"  {time.strftime('%H:%M:%S')} {name} {who} seed {seed}: final "
+                      f"{curve['accuracy'].iloc[-1]:.3f}, {time.perf_counter() - began:.0f} s",
+                      file=sys.stderr, flush=True)
+            curves.append(curve.assign(contender=who, seed=seed))
+    return pd.concat(curves, ignore_index=True)
+
+
+def table(curves: pd.DataFrame, contenders) -> pd.DataFrame:
+    """Per round: labels, then per contender mean accuracy, each seed's, s/round."""
+    columns = {"labels": curves[curves["contender"] == contenders[0]]
+               .groupby("round")["n_labeled"].mean().astype(int)}
+    for who in contenders:
+        runs = curves[curves["contender"] == who]
+        acc = runs.pivot(index="round", columns="seed", values="accuracy")
+        columns[f"{who} mean"] = acc.mean(axis=1).round(3)
+        columns[f"{who} seeds"] = acc.apply(lambda r: " ".join(f"{v:.3f}" for v in r), axis=1)
+        columns[f"{who} s"] = runs.groupby("round")["seconds"].mean().round(2)
+    return pd.DataFrame(columns)
+
+
+def gaps(curves: pd.DataFrame, contenders) -> pd.DataFrame:
+    """Per contender: worst gap of its mean curve to the yardstick's, where, and time."""
+    mean = curves.groupby(["contender", "round"])["accuracy"].mean().unstack("contender")
+    seconds = curves.groupby("contender")["seconds"].mean()
+    rows = []
+    for who in contenders:
+        gap = mean[who] - mean[FOREST]
+        rows.append({"contender": who, "worst_gap": gap.min(), "worst_round": int(gap.idxmin()),
+                     "rounds_below": int((gap < -1e-9).sum()), "mean_gap": gap.mean(),
+                     "final": mean[who].iloc[-1], "s_per_round": seconds[who]})
+    return pd.DataFrame(rows).set_index("contender")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sets", nargs="+", default=["digits", "vehicle"], choices=list(SETS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--configs", nargs="+", default=["default"], choices=list(CONFIGS))
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--mlbench", default=str(MLBENCH))
+    parser.add_argument("--out", default="benchmarks/results/tabular_vs_forest")
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")  # joblib's workers print their own
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    logging.getLogger("autoal").setLevel(logging.WARNING)
+    contenders = [*args.configs, FOREST]
+    print(f"os.cpu_count() = {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at the "
+          f"start; seeds {args.seeds}; {args.rounds} rounds; init 2 per class; "
+          f"contenders {contenders}", flush=True)
+    for name in args.sets:
+        load, batch, what = SETS[name]
+        df = load(args.mlbench)
+        curves = run_set(name, df, contenders=contenders, seeds=args.seeds, rounds=args.rounds,
+                         batch=batch, out=Path(args.out) / name)
+        print(f"\n{name} ({what}); {args.rounds} rounds x {batch}; load average now "
+              f"{os.getloadavg()[0]:.1f}", flush=True)
+        with pd.option_context("display.width", 250, "display.max_columns", 50,
+                               "display.float_format", "{:.3f}".format):
+            print(table(curves, contenders).to_string(), flush=True)
+            print(gaps(curves, contenders).to_string(), flush=True)
+    print("\nmean: test accuracy over the seeds; seeds: each seed's; s: seconds per round "
+          "(autoal: fit + predict + score; forest: fit + predict + pick). worst_gap: min over "
+          "rounds of (mean accuracy - forest_margin's).")
+
+
+if __name__ == "__main__":
+    main()
