@@ -17,6 +17,8 @@ cleanlab's ActiveLab, get those labels, refit, repeat::
   directory (:mod:`autoal.rundir`) that :func:`loop` also uses to resume;
 - :class:`Session` is the round engine both drive (``ask`` and ``tell``), over a
   :class:`Pool` with :class:`Settings`.
+- :func:`load` reads back the final model that ``Project.train`` or ``Result.train``
+  saved (:mod:`autoal.final`): ``autoal.load(DIR).predict(df)``.
 
 Names load on first use: ``import autoal`` imports neither pandas nor AutoGluon, so
 the ``autoal`` command starts at once. Submodules load on first use too
@@ -47,6 +49,7 @@ _EXPORTS = {
     "TargetAccuracy": ".stopping",
     "bench": ".bench",
     "infer_column_types": ".data",
+    "load": ".final",
     "loop": ".loop",
     "plot_curves": ".plotting",
     "read_table": ".data",

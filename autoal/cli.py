@@ -3,14 +3,16 @@
 Simulated labeling: ``autoal demo``, ``autoal run FILE``, ``autoal bench FILE``.
 Labeling by people, one round at a time, in a run directory: ``autoal init``,
 ``next``, ``label`` (a web page), ``import``, ``status``, ``export``.
-Every command calls the public API (:func:`autoal.loop`, :class:`autoal.Project`)
-exactly as a user would.
+The final model of a project or a loop run: ``autoal train``, ``autoal predict``.
+Every command calls the public API (:func:`autoal.loop`, :class:`autoal.Project`,
+:func:`autoal.load`) exactly as a user would.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 import warnings
@@ -152,6 +154,8 @@ def _build_parser() -> argparse.ArgumentParser:
     _common_options(bench)
     _project_commands(commands)
     _check_command(commands)
+    _label_studio_commands(commands)
+    _model_commands(commands)
     return parser
 
 
@@ -168,9 +172,10 @@ def _check_command(commands) -> None:
 
 def _project_commands(commands) -> None:
     init = commands.add_parser(
-        "init", help="start a labeling project from a CSV/Parquet where some labels are missing",
-        description="Rows with a label are the first training set; rows without one are the "
-                    "pool people will label. Everything is kept in the run directory DIR.")
+        "init", help="start a labeling project from a CSV/Parquet where labels are missing",
+        description="Rows without a label are the pool people will label; rows with one are "
+                    "the first training set. No label at all is fine: name the classes with "
+                    "--classes. Everything is kept in the run directory DIR.")
     _data_file(init)
     init.add_argument("--workdir", required=True, help="the project's run directory (new)")
     init.add_argument("--label", default="label", help="label column (default 'label')")
@@ -200,7 +205,9 @@ def _project_commands(commands) -> None:
         description="Answers are validated first: a file with any bad line (unknown class or "
                     "row, a row outside the current queue, a blank label, a row the annotator "
                     "answered already) is refused whole and nothing stored changes. A .json "
-                    "file is read as a Label Studio JSON export.")
+                    "file is read as a Label Studio JSON export, which holds every answer ever "
+                    "given: answers stored already are skipped, new answers to earlier queues "
+                    "are taken, cancelled ones are left out.")
     imp.add_argument("workdir")
     imp.add_argument("answers", help="CSV with row,label[,annotator] or Label Studio .json")
     imp.add_argument("--annotator", metavar="NAME",
@@ -208,8 +215,11 @@ def _project_commands(commands) -> None:
 
     label = commands.add_parser(
         "label", help="label the current queue in a local web page",
-        description="Serves a labeling page for the current queue. Every answer is stored as "
-                    "it is given; several people can label at once.")
+        description="Serves a labeling page for the project. Every answer is stored as it is "
+                    "given; several people can label at once, each on rows of their own. When "
+                    "a batch runs low the next one is fitted in the background (no 'autoal "
+                    "next' needed; --no-auto-next turns this off), until a stop rule fires or "
+                    "the pool runs out.")
     label.add_argument("workdir")
     label.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any)")
     label.add_argument("--host", default="127.0.0.1",
@@ -222,6 +232,19 @@ def _project_commands(commands) -> None:
     label.add_argument("--trust-names", action="store_true",
                        help="take the name each request gives, unchecked: anyone can act "
                             "as anyone (for one person on their own machine only)")
+    label.add_argument("--batch", type=int, default=20,
+                       help="rows each new batch queues (default 20)")
+    label.add_argument("--no-auto-next", dest="auto_next", action="store_false",
+                       help="never start a round from the page: batches come from "
+                            "'autoal next' only")
+    label.add_argument("--refill", type=int, metavar="N",
+                       help="start fitting the next batch when N rows of this one are left "
+                            "(default: a quarter of --batch)")
+    label.add_argument("--budget", type=int, metavar="N",
+                       help="stop once N answers are given in all")
+    label.add_argument("--stop-stable", type=float, nargs="?", const=0.99, metavar="KAPPA",
+                       help="stop once the model's predictions stop changing: Cohen's kappa "
+                            ">= KAPPA (default 0.99) between rounds, 2 rounds in a row")
 
     status = commands.add_parser("status", help="rounds, labels, per-class counts, accuracy")
     status.add_argument("workdir")
@@ -229,11 +252,21 @@ def _project_commands(commands) -> None:
     export = commands.add_parser(
         "export", help="write the labeled rows with consensus labels, or the queue for "
                        "Label Studio",
-        description="OUT ending in .csv or .parquet: the labeled rows with their consensus "
-                    "label. OUT ending in .json: the current queue as Label Studio tasks, with "
+        description="OUT ending in .csv, .parquet or .jsonl (JSON Lines): the labeled rows "
+                    "with their consensus label. OUT a folder (no suffix), for an image "
+                    "project: one folder of images per class (OUT/<class>/<file>, the "
+                    "ImageFolder layout), copied or linked, never moved; OUT must be new or "
+                    "empty. OUT ending in .json: the current queue as Label Studio tasks, with "
                     "the labeling interface beside it (OUT with .xml).")
     export.add_argument("workdir")
     export.add_argument("out")
+    export.add_argument("--format", choices=["csv", "parquet", "jsonl", "imagefolder"],
+                        help="the labeled rows' format (default: from OUT's suffix; a folder "
+                             "is imagefolder)")
+    export.add_argument("--files", choices=["copy", "link"], default="copy",
+                        help="imagefolder: copy the images (default) or link to them "
+                             "(symbolic links)")
+    _label_studio_task_options(export)
     for command in (init, nxt, imp, label, status, export):
         command.add_argument("-v", "--verbose", action="store_true", help="show debug logs")
 
@@ -291,8 +324,9 @@ def _bench(args) -> int:
         print(curves.pivot_table(index="round", columns="strategy", values="accuracy",
                                  sort=False).to_string())
         print("\nPer strategy (auc: normalised area under the learning curve; "
-              "label_saving_ratio: labels needed to reach random's final accuracy / random's "
-              "labels):")
+              "label_saving_ratio: on the mean curves, labels needed to reach random's final "
+              "accuracy / random's labels; ratio_per_seed: each seed's, 'never' where it did "
+              "not get there):")
         print(summarize(curves).to_string())
     print(f"\nCurves, summary and plot in {args.out}/")
     return 0
@@ -315,7 +349,10 @@ def _init(args) -> int:
     status = project.status()
     print(f"Project in {project.path}: {status['rows']} rows, {status['labeled']} labeled, "
           f"classes {', '.join(map(str, project.classes))}.")
-    print(f"Next: autoal next {args.workdir} --batch 20")
+    print(f"Next: label in the page ('autoal label {args.workdir}': batches come on their "
+          f"own), or step by step ('autoal next {args.workdir} --batch 20').")
+    if status["model"]:
+        print(status["model"])
     return 0
 
 
@@ -336,12 +373,17 @@ def _next(args) -> int:
 def _import(args) -> int:
     from .project import Project
 
-    answers = args.answers
-    if str(answers).endswith(".json"):
-        from .labelstudio import read_answers
+    if Path(args.answers).suffix.lower() == ".json":
+        from .labelstudio import describe, read_export, stored_names
 
-        answers = read_answers(answers)
-    stored = Project(args.workdir).import_answers(answers, annotator=args.annotator)
+        if args.annotator is not None:
+            raise ValueError("A Label Studio export names its annotators (Label Studio "
+                             "users); drop --annotator.")
+        export = read_export(args.answers, names=stored_names(args.workdir))
+        stored = Project(args.workdir).import_answers(export.answers, incremental=True)
+        print(f"{args.answers}: {describe(export, stored)}.")
+        return 0
+    stored = Project(args.workdir).import_answers(args.answers, annotator=args.annotator)
     print(f"Stored {len(stored)} answers from {args.answers}.")
     return 0
 
@@ -354,8 +396,13 @@ def _label(args) -> int:
         for name, link in sign_in_links(args.workdir, args.labelers, url).items():
             print(f"Link for {name} (keep it to them: it signs them in): {link}", flush=True)
 
+    from .stopping import Budget, StablePredictions
+
+    stop = ([Budget(args.budget)] if args.budget is not None else []) + \
+        ([StablePredictions(kappa=args.stop_stable)] if args.stop_stable is not None else [])
     serve(args.workdir, host=args.host, port=args.port, allow_hosts=args.allow_host,
-          trust_names=args.trust_names, ready=ready)
+          trust_names=args.trust_names, ready=ready, batch=args.batch,
+          auto_next=args.auto_next, refill=args.refill, stop=stop or None)
     return 0
 
 
@@ -370,6 +417,10 @@ def _status(args) -> int:
     print(f"Queue: {status['queue']['answered']} of {status['queue']['size']} rows answered.")
     print("Estimated accuracy (out-of-fold, labeled rows): "
           + (f"{accuracy:.3f}" if accuracy is not None else "none yet"))
+    if status["model"]:
+        print(status["model"])
+    if status["stop_reason"]:
+        print(f"A stop rule fired: {status['stop_reason']}; you can stop labeling here.")
     return 0
 
 
@@ -378,18 +429,24 @@ def _export(args) -> int:
 
     project = Project(args.workdir)
     out = Path(args.out)
-    if out.suffix == ".json":
-        from .labelstudio import label_config, to_tasks
+    if out.suffix == ".json" and args.format is None:
+        from .labelstudio import document_root, label_config, to_tasks
         from .rundir import write_json
 
         kind = project.show_kind()
-        write_json(out, to_tasks(project.queue(), kind))
+        root = document_root(args.ls_document_root) if kind == "image" else None
+        write_json(out, to_tasks(project.queue(), kind, root=root, prefill=args.prefill))
         out.with_suffix(".xml").write_text(label_config(project.classes, kind))
         print(f"Label Studio tasks for the current queue in {out}; labeling interface in "
               f"{out.with_suffix('.xml')}.")
         return 0
-    table = project.export(out)
-    print(f"{len(table)} labeled rows with consensus labels in {out}.")
+    table = project.export(out, format=args.format, files=args.files)
+    if "exported_file" in table:
+        done = "copied" if args.files == "copy" else "linked"
+        print(f"{len(table)} labeled images {done} into {table[project.label].nunique()} class "
+              f"folders in {out}.")
+    else:
+        print(f"{len(table)} labeled rows with consensus labels in {out}.")
     return 0
 
 
@@ -431,13 +488,165 @@ def _report_annotators(name: str, result) -> None:
     print(c.sort_values("consensus_quality_score").head(5).to_string())
 
 
+def _label_studio_task_options(parser) -> None:
+    parser.add_argument("--ls-document-root", metavar="DIR",
+                        help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT, for image tasks "
+                             "(default: $LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT)")
+    parser.add_argument("--prefill", action="store_true",
+                        help="pre-select the model's guess in Label Studio (off by default: "
+                             "it biases labelers toward the model)")
+
+
+def _label_studio_commands(commands) -> None:
+    ls = commands.add_parser(
+        "labelstudio", help="connect a project to a Label Studio server",
+        description="sync: push the queue to a Label Studio project and pull its answers "
+                    "(run it whenever you like). backend: serve Label Studio's ML backend "
+                    "protocol, so answers arrive and new tasks appear as people label.")
+    actions = ls.add_subparsers(dest="action", required=True)
+    sync = actions.add_parser(
+        "sync", help="create/update the Label Studio project, pull answers, push the queue",
+        description="Creates the Label Studio project (or updates the one given or made "
+                    "before), stores the answers given there since the last sync, starts the "
+                    "next round when every queued row is answered or skipped, and pushes the "
+                    "queue as tasks. Safe to run again at any time.")
+    backend = actions.add_parser(
+        "backend", help="serve Label Studio's ML backend protocol for a project",
+        description="Add http://HOST:PORT under the Label Studio project's Settings > Model. "
+                    "Each annotation is stored as it is made; when the queue is answered the "
+                    "next round runs in the background and its tasks are pushed to the "
+                    "project.")
+    for parser in (sync, backend):
+        parser.add_argument("workdir")
+        parser.add_argument("--url", default=os.environ.get("LABEL_STUDIO_URL"),
+                            help="Label Studio's address (default: $LABEL_STUDIO_URL)")
+        parser.add_argument("--token", default=os.environ.get("LABEL_STUDIO_API_KEY"),
+                            help="an API token (Account & Settings; default: "
+                                 "$LABEL_STUDIO_API_KEY)")
+        parser.add_argument("--project", type=int, metavar="ID",
+                            help="the Label Studio project (default: the one an earlier sync "
+                                 "made, else a new one)")
+        parser.add_argument("--batch", type=int, metavar="N",
+                            help="rows each new round queues (default: as many as the last)")
+        _label_studio_task_options(parser)
+        parser.add_argument("-v", "--verbose", action="store_true", help="show debug logs")
+    backend.add_argument("--port", type=int, default=9090, help="port (default 9090)")
+    backend.add_argument("--host", default="127.0.0.1",
+                         help="address to serve on (default 127.0.0.1)")
+
+
+def _labelstudio(args) -> int:
+    from . import labelstudio as ls
+
+    if args.action == "sync" and not (args.url and args.token):
+        raise ValueError("Name the Label Studio server: --url URL --token TOKEN (or set "
+                         "LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY).")
+    client = ls.Client(args.url, args.token) if args.url and args.token else None
+    if args.action == "sync":
+        report = ls.sync(args.workdir, client, project_id=args.project,
+                         root=args.ls_document_root, prefill=args.prefill, batch=args.batch)
+        made = "created" if report.created else "existing"
+        print(f"Label Studio project {report.project} ({made}) at {client.url}: "
+              f"{report.stored} answers stored, {report.skipped} skipped as already known, "
+              f"{report.cancelled} left out as cancelled.")
+        if report.round is not None:
+            print(f"Round {report.round} started: its queue holds {report.queue} rows.")
+        print(f"{report.pushed} new tasks pushed; the queue has {report.queue} rows.")
+        return 0
+
+    def ready(url):
+        print(f"ML backend for {args.workdir}: {url} (add it in the Label Studio project's "
+              f"Settings > Model; Ctrl+C to stop)", flush=True)
+
+    ls.serve_backend(args.workdir, host=args.host, port=args.port, client=client,
+                     project_id=args.project, root=args.ls_document_root,
+                     prefill=args.prefill, batch=args.batch, ready=ready)
+    return 0
+
+
+def _model_commands(commands) -> None:
+    train = commands.add_parser(
+        "train", help="fit the final model on every consensus label and save it in DIR/final",
+        description="Fits the final AutoGluon model on every consensus label of the run, at a "
+                    "higher quality than the rounds' fits (medium: AutoGluon's default "
+                    "models in 5-fold bags, 45 s; high: its zeroshot portfolio, 8-fold bags "
+                    "and a stack level, 600 s; best: as high with two bag sets, 3600 s), and "
+                    "saves it in DIR/final (AutoGluon's folder and final.json). A loop run "
+                    "directory does not keep its data: name it with --data.")
+    train.add_argument("workdir")
+    train.add_argument("--quality", choices=["medium", "high", "best"], default="medium",
+                       help="how much to fit (default medium)")
+    train.add_argument("--time-limit", type=float, default=None, metavar="S",
+                       help="seconds for AutoGluon's fit (default: by --quality)")
+    train.add_argument("--data", metavar="FILE",
+                       help="a loop run directory's data: the CSV/Parquet file the loop ran on "
+                            "(checked against the run's fingerprint)")
+    predict = commands.add_parser(
+        "predict", help="predict new rows with the final model (after 'autoal train')",
+        description="Writes each row's predicted class (prediction) and one probability "
+                    "column per class (proba_<class>), after its row id, to a CSV.")
+    predict.add_argument("workdir")
+    predict.add_argument("data", help="CSV or Parquet file with the feature columns; relative "
+                                      "image paths resolve against its folder")
+    predict.add_argument("--out", default="predictions.csv",
+                         help="the CSV to write (default predictions.csv)")
+    predict.add_argument("--id", dest="id_column", metavar="COLUMN",
+                         help="column of DATA holding row ids (default: the row number, as "
+                              "'row')")
+    for command in (train, predict):
+        command.add_argument("-v", "--verbose", action="store_true", help="show debug logs")
+
+
+def _train(args) -> int:
+    from .rundir import RunDir
+
+    if RunDir(args.workdir).config().get("kind") == "project":
+        from .project import Project
+
+        if args.data is not None:
+            raise ValueError(f"{args.workdir} is a labeling project, which keeps its data; "
+                             f"drop --data.")
+        model = Project(args.workdir).train(quality=args.quality, time_limit=args.time_limit)
+    else:
+        from .final import train_run
+
+        model = train_run(args.workdir, args.data, quality=args.quality,
+                          time_limit=args.time_limit)
+    info = model.info
+    accuracy = info["oof_accuracy"]
+    print(f"Final model ({info['learner']['name']} learner, quality {info['quality']}) fitted "
+          f"on {info['n_labels']} labels in {info['fit_seconds']:.0f} s"
+          + (f", out-of-fold accuracy {accuracy:.3f}" if accuracy is not None else "")
+          + f"; saved in {model.path}.")
+    print(f"Next: autoal predict {args.workdir} DATA --out predictions.csv")
+    return 0
+
+
+def _predict(args) -> int:
+    import autoal
+    from .rundir import write_csv
+
+    model = autoal.load(args.workdir)
+    data = autoal.read_table(args.data, label=model.label)
+    if args.id_column is not None:
+        if args.id_column not in data.columns:
+            raise ValueError(f"The --id column {args.id_column!r} is not in {args.data}. "
+                             f"Columns: {', '.join(map(str, data.columns[:10]))}.")
+        data = data.set_index(args.id_column, drop=False)
+    table = model.predictions(data).rename_axis(args.id_column or "row").reset_index()
+    write_csv(Path(args.out), table)
+    print(f"Predictions for {len(table)} rows in {args.out}.")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
     command = {"demo": _demo, "run": _run, "bench": _bench, "init": _init, "next": _next,
                "import": _import, "label": _label, "status": _status,
-               "export": _export, "check": _check}[args.command]
+               "export": _export, "check": _check, "labelstudio": _labelstudio,
+               "train": _train, "predict": _predict}[args.command]
     try:
         with warnings.catch_warnings():
             if not args.verbose:

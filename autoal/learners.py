@@ -61,8 +61,15 @@ from .data import CATEGORICAL, IMAGE, NUMERICAL, TEXT
 
 logger = logging.getLogger(__name__)
 
-#: Models refit every round: quick on small data and on a CPU.
-DEFAULT_TABULAR_MODELS = {"GBM": {}, "XT": {}, "LR": {}}
+#: Models refit every round: a random forest and extra trees, each bagged on its
+#: out-of-bag rows (one fit per model, no folds), blended by AutoGluon's weighted
+#: ensemble. Chosen by ``benchmarks/tabular_vs_forest.py`` (issue 16) on digits and
+#: Vehicle from 2 labels per class, against a plain scikit-learn random forest + margin:
+#: the earlier GBM + XT + LR was 2.5x slower on Vehicle and .05 below the forest at the
+#: start (LightGBM cannot split 2 rows per class), and LR beside RF + XT cost up to .05
+#: on digits. A richer tier for bigger labeled sets (those sets end at 200-320 labels)
+#: is not measured yet, so there is none.
+DEFAULT_TABULAR_MODELS = {"RF": {}, "XT": {}}
 #: On embeddings, linear models and neighbours do well with few labels.
 DEFAULT_EMBEDDING_MODELS = {"LR": {}, "KNN": {"weights": "distance"}}
 
@@ -135,6 +142,13 @@ class CrossFitted:
         """``learner.prepare(data, column_types)``, when it has one."""
         if callable(getattr(self.learner, "prepare", None)):
             self.learner.prepare(data, column_types)
+
+    def embed(self, data: pd.DataFrame) -> np.ndarray:
+        """``learner.embed(data)``; an ``AttributeError`` when it has none."""
+        embed = getattr(self.learner, "embed", None)
+        if not callable(embed):
+            raise AttributeError(f"{type(self.learner).__name__} has no embed().")
+        return embed(data)
 
     def with_context(self, *, path=None, seed=None, time_limit=None) -> CrossFitted:
         """A configured copy (this one is unchanged): ``seed`` replaces the folds' seed
@@ -376,7 +390,8 @@ class TabularLearner(_InFolders):
     presets : AutoGluon presets (default: none).
     hyperparameters : AutoGluon hyperparameters (default: :data:`DEFAULT_TABULAR_MODELS`).
     num_bag_folds : folds for bagging, >= 2; the out-of-fold probabilities score the
-        labeled pool.
+        labeled pool (random forests and extra trees, the default's models, are fitted
+        once and give out-of-bag probabilities instead).
     path : folder for AutoGluon's files (default: a temporary folder); each fit
         writes to a fresh ``fit-NNN`` folder in it (:meth:`with_context` picks the
         exact folder of one fit).
@@ -403,6 +418,14 @@ class TabularLearner(_InFolders):
         """Fit the :class:`FeatureEncoder` behind ``model.embed`` on the rows (a sample of
         :data:`ENCODER_ROWS`); without this call each fit fits one on its training rows."""
         self.encoder_ = self._fit_encoder(data)
+
+    def embed(self, data: pd.DataFrame) -> np.ndarray:
+        """The rows as numbers, as the models' ``embed`` gives them: float32 ``(n, d)``
+        (after :meth:`prepare`; a cold start picks its first rows with them)."""
+        encoder = getattr(self, "encoder_", None)
+        if encoder is None:
+            raise ValueError(f"{type(self).__name__}.embed needs prepare(data) first.")
+        return encoder.transform(self._features(data))
 
     def _features(self, data: pd.DataFrame) -> pd.DataFrame:
         return data
@@ -440,6 +463,26 @@ class TabularLearner(_InFolders):
         if encoder is None:
             encoder = self._fit_encoder(data.drop(columns=[label]))
         return TabularModel(predictor, oof, self._features, encoder=encoder)
+
+    def load_model(self, path) -> TabularModel:
+        """The model a fit of this learner saved in ``path`` (AutoGluon's folder), ready
+        to predict raw rows (the embedding learner embeds them first, so it must be set
+        up as the one that fitted); it has no ``oof_proba`` and no ``embed``."""
+        from autogluon.tabular import TabularPredictor
+
+        return TabularModel(TabularPredictor.load(str(path), verbosity=0), None,
+                            self._features)
+
+
+class _Projection:
+    """A PCA projection from its arrays (no whitening): what :meth:`PCA.transform` does."""
+
+    def __init__(self, mean, components):
+        self.mean_ = np.asarray(mean, dtype=np.float64)
+        self.components_ = np.asarray(components, dtype=np.float64)
+
+    def transform(self, vectors) -> np.ndarray:
+        return (np.asarray(vectors, dtype=np.float64) - self.mean_) @ self.components_.T
 
 
 class EmbeddingLearner(TabularLearner):
@@ -514,6 +557,19 @@ class EmbeddingLearner(TabularLearner):
             first = ~keys.duplicated()
             self._tables[column] = (keys[first], self._vectors(column, data[column][first]))
         self.encoder_ = self._fit_encoder(data)
+
+    def projections(self) -> dict:
+        """Each projected column's projection (fitted by :meth:`prepare`) as plain arrays:
+        ``{column: (mean, components)}``, shapes ``(d,)`` and ``(dims, d)``, what
+        :meth:`set_projections` takes back (a saved model keeps them so)."""
+        return {column: (np.asarray(p.mean_), np.asarray(p.components_))
+                for column, p in self._projections.items()}
+
+    def set_projections(self, projections: dict) -> None:
+        """Project each column of ``projections`` (as :meth:`projections` gives them) by
+        ``(x - mean) @ components.T``, as the fitted PCA did, without :meth:`prepare`."""
+        self._projections = {column: _Projection(mean, components)
+                             for column, (mean, components) in projections.items()}
 
     def _vectors(self, column, values) -> np.ndarray:
         vectors = self._embedder(self._types()[column])(values)
@@ -609,6 +665,13 @@ class MultiModalLearner(_InFolders):
     def _types(self, data) -> dict:
         types = self.column_types or getattr(self, "column_types_", None) or {}
         return {c: t for c, t in types.items() if c in data.columns}
+
+    def load_model(self, path) -> MultiModalModel:
+        """The model a fit of this learner saved in ``path`` (AutoGluon's folder), ready
+        to predict raw rows; it has no ``oof_proba``."""
+        from autogluon.multimodal import MultiModalPredictor
+
+        return MultiModalModel(MultiModalPredictor.load(str(path), verbosity=0))
 
     def _hyperparameters(self, data) -> dict:
         from .backbones import default_image_checkpoint, default_text_checkpoint

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -32,10 +33,11 @@ class Result:
     ----------
     history : one row per round: ``round, n_labeled, n_annotations, n_queried`` (new
         rows), ``n_relabeled`` (second opinions sent), ``n_relabel_requests`` (labeled
-        rows among the batch's best scores), ``accuracy, balanced_accuracy`` (when there
-        is a test set), ``consensus_accuracy`` (when simulating: share of consensus
-        labels that are true), ``oof_accuracy`` (out-of-sample accuracy on the labeled
-        rows), ``fit_seconds, predict_seconds, score_seconds``.
+        rows among the batch's best scores that someone can label again: 0 with one
+        annotator), ``accuracy, balanced_accuracy`` (when there is a test set),
+        ``consensus_accuracy`` (when simulating: share of consensus labels that are
+        true), ``oof_accuracy`` (out-of-sample accuracy on the labeled rows),
+        ``fit_seconds, predict_seconds, score_seconds``.
     queries : one row per pick: ``round, row, kind`` (``new`` or ``relabel``), ``score``,
         ``guess`` and ``confidence`` (the model's).
     annotations : every label given: ``row, annotator, label, round`` (``round`` is
@@ -49,6 +51,9 @@ class Result:
     classes : the class list, fixed at the start.
     model : the last fitted model (``model.predict_proba(df)`` on raw rows).
     strategy : the strategy's name.
+    config : the run's settings as ``autoal.json`` records them (label, classes, column
+        types, learner, the data's fingerprint), what :meth:`train` needs.
+    workdir : the run directory, or None when the loop kept none.
     """
 
     history: pd.DataFrame
@@ -62,6 +67,8 @@ class Result:
     consensus: pd.DataFrame = None
     annotator_stats: pd.DataFrame = None
     stop_reason: str = ""
+    config: dict = None
+    workdir: Path = None
 
     @property
     def predictor(self):
@@ -73,6 +80,23 @@ class Result:
         from .plotting import plot_curves
 
         return plot_curves({label or self.strategy: self}, ax=ax)
+
+    def train(self, df: pd.DataFrame, path=None, *, quality: str = "medium", time_limit=None,
+              base_dir=None, progress: bool = True):
+        """Fit the final model on every consensus label, at a higher quality than the
+        rounds' fits, and save it; returns it (:class:`autoal.final.FinalModel`, which
+        :func:`autoal.load` reads back).
+
+        ``df`` is the DataFrame the loop ran on (checked against its fingerprint);
+        ``path`` the folder to save in (default: ``workdir/final``; needed when the
+        loop kept no run directory). ``quality`` is ``"medium"``, ``"high"`` or
+        ``"best"``; ``time_limit`` (seconds) replaces its default (see
+        :mod:`autoal.final`). ``base_dir``: as :func:`loop`'s.
+        """
+        from .final import train_result
+
+        return train_result(self, df, path, quality=quality, time_limit=time_limit,
+                            base_dir=base_dir, progress=progress)
 
 
 def loop(df: pd.DataFrame, rounds: int = 10, batch: int = 150, *, label: str = "label",
@@ -201,4 +225,5 @@ def _result(session: Session, stop_reason: str) -> Result:
         labeled=pd.Index(consensus.index), classes=list(session.pool.classes),
         model=session.model, strategy=session.strategy,
         test_index=pd.Index(session.pool.test.index), consensus=consensus,
-        annotator_stats=annotator_stats, stop_reason=stop_reason)
+        annotator_stats=annotator_stats, stop_reason=stop_reason, config=session.config(),
+        workdir=session.store.path if session.store is not None else None)

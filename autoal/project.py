@@ -14,10 +14,16 @@ a round spans days, so the steps are apart and everything lives on disk (see
 row that does not exist or is not in the current queue, a blank label or
 annotator, a row the annotator answered already, the same row twice) is refused
 whole, with a ``ValueError`` listing what is wrong; nothing stored changes. Answers
-are added under a lock, so several people (processes) can answer at once.
+are added under a lock, so several people (processes) can answer at once. A cumulative
+file (a Label Studio export, :mod:`autoal.labelstudio`) is imported with
+``incremental=True``: answers stored already are skipped, new answers to earlier queues
+are taken.
 
-A project's first round trains on the rows that already have a label (annotator
-``given``); it needs at least two classes among them.
+A project's rounds train on the rows that already have a label (annotator ``given``)
+and every answer since. A project may start with no label at all (``classes=`` names
+them): until the labels hold two classes there is no model, and :meth:`Project.next`
+picks representative, diverse rows instead (a cold start, see
+:meth:`autoal.session.Session.ask`).
 """
 
 from __future__ import annotations
@@ -47,13 +53,14 @@ GIVEN = "given"
 
 
 class Project:
-    """A labeling project in the run directory ``workdir`` (made by :meth:`init`).
+    """A labeling project in the run directory ``workdir`` (made by :meth:`init`);
+    ``stop``: stop rules (:mod:`autoal.stopping`) that :meth:`next` checks.
 
     Every step goes through one :class:`autoal.session.Session`: :meth:`next` is its
     ``ask``, :meth:`import_answers` and :meth:`record` parse their input and ``tell``.
     """
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, *, stop=None):
         store = RunDir(workdir)
         config = store.config()
         if config.get("kind") != "project":
@@ -70,7 +77,7 @@ class Project:
                             learner=config["learner_name"], time_limit=config["time_limit"],
                             relabel=config["relabel"], owner="Project")
         self.session = Session.resume(store, _pool(self.data, config), settings,
-                                      kind="project", check=False)
+                                      kind="project", stop=stop, check=False)
 
     @property
     def run(self) -> RunDir:
@@ -122,9 +129,15 @@ class Project:
         data = with_clean_labels(data, [label])
         given = data[label].dropna()
         classes = sorted_classes(set(given.unique()) | set(_named_classes(classes)))
+        if len(given) == len(data):
+            raise ValueError(f"Every row of the data has a label in {short(label)}, so there "
+                             f"is nothing left to label. A project's pool is the rows whose "
+                             f"label is blank; to train on labeled data alone, fit a model "
+                             f"directly (autoal run, or AutoGluon).")
         if len(classes) < 2:
             raise ValueError(f"A project needs at least 2 classes; the labels given hold "
-                             f"{classes}. Pass classes=[...] to name them all.")
+                             f"{classes}. Pass classes=[...] (--classes A B ...) to name them "
+                             f"all; the rows need no label to start.")
         types = infer_column_types(data, exclude=[label], column_types=column_types)
         data = data.copy()
         for column in (c for c, t in types.items() if t == IMAGE):
@@ -207,23 +220,61 @@ class Project:
         self.session.refresh()
         return self.session.consensus()[0]
 
-    def export(self, out=None) -> pd.DataFrame:
+    def export(self, out=None, *, format=None, files: str = "copy") -> pd.DataFrame:
         """The labeled rows with their consensus label (in the label column) and
-        ``consensus_quality_score, num_annotations``; written to ``out`` (.csv or
-        .parquet) when given."""
+        ``consensus_quality_score, num_annotations``; written to ``out`` when given.
+
+        ``format`` (default: from ``out``, see :func:`autoal.export.export_format`):
+        ``"csv"``, ``"parquet"``, ``"jsonl"`` (JSON Lines), or for an image project
+        ``"imagefolder"`` (``out`` a folder: ``out/<class>/<file>``, what an ``out``
+        without a suffix means), whose images are copied (``files="copy"``) or linked
+        (``"link"``, symbolic links), never moved; that table has ``exported_file`` too
+        (see :func:`autoal.export.write_image_folders`). A folder that exists and is
+        not empty is refused."""
+        from .export import export_format, write_image_folders, write_table
+
+        if out is not None:
+            format = export_format(out, format, owner="Project.export")
+            if format != "imagefolder" and files != "copy":
+                raise ValueError(f"The 'files' parameter of Project.export applies to "
+                                 f"format='imagefolder' only (the images of an image project, "
+                                 f"one folder per class). Got files={files!r} with "
+                                 f"format={format!r}.")
+            column = self._column(IMAGE)
+            if format == "imagefolder" and column is None:
+                raise ValueError(f"format='imagefolder' writes one folder of images per class, "
+                                 f"and this project has no image column (its rows are "
+                                 f"{self.show_kind()}). Export a table: out ending in .csv, "
+                                 f".parquet or .jsonl.")
         consensus = self.consensus()
         table = self.data.loc[consensus.index].assign(**{
             self.label: consensus["consensus_label"].to_numpy(),
             "consensus_quality_score": consensus["consensus_quality_score"].to_numpy(),
             "num_annotations": consensus["num_annotations"].to_numpy()})
         table = table.rename_axis("row").reset_index()
-        if out is not None:
-            out = Path(out)
-            if out.suffix == ".parquet":
-                write_parquet(out, table)
-            else:
-                write_csv(out, table)
+        if out is None:
+            return table
+        if format == "imagefolder":
+            return write_image_folders(table, out, image_column=column, label=self.label,
+                                       files=files, owner="Project.export")
+        write_table(table, out, format)
         return table
+
+    # ---- the final model -------------------------------------------------------------
+
+    def train(self, quality: str = "medium", time_limit=None, *, progress: bool = True):
+        """Fit the final model on every consensus label, at a higher quality than the
+        rounds' fits, and save it in ``final/`` in the run directory (replacing one
+        saved before); returns it (:class:`autoal.final.FinalModel`, which
+        :func:`autoal.load` reads back).
+
+        ``quality`` is ``"medium"``, ``"high"`` or ``"best"``; ``time_limit`` (seconds)
+        replaces its default (see :mod:`autoal.final`). The labels must hold at least two
+        classes.
+        """
+        from .final import train_project
+
+        return train_project(self, quality=quality, time_limit=time_limit, progress=progress)
 
     # ---- a round ---------------------------------------------------------------------
 
@@ -245,17 +296,25 @@ class Project:
         queue = self.queue()
         write_csv(self.path / "queue.csv", queue.drop(columns=["answers"]))
         line = query.line
-        logger.info("round %d: %d labels, estimated accuracy %.3f, queued %d new and %d "
-                    "relabels", query.round, line["n_labeled"], line["oof_accuracy"],
+        accuracy = line.get("oof_accuracy")
+        logger.info("round %d: %d labels, %s, queued %d new and %d relabels", query.round,
+                    line["n_labeled"], "no model yet (fewer than 2 classes labeled)"
+                    if accuracy is None else f"estimated accuracy {accuracy:.3f}",
                     line["n_queried"], line["n_relabeled"])
         return queue.drop(columns=["answers"])
 
     # ---- answers ---------------------------------------------------------------------
 
-    def import_answers(self, answers, *, annotator=None) -> pd.DataFrame:
+    def import_answers(self, answers, *, annotator=None, incremental: bool = False
+                       ) -> pd.DataFrame:
         """Validate answers (a DataFrame or CSV path with ``row, label`` and optionally
         ``annotator``) and store them; see the module's import rule. Returns the lines
-        stored."""
+        stored.
+
+        ``incremental=True`` takes a cumulative file, such as a Label Studio export: an
+        answer stored already (same row, annotator and label) is skipped, and answers to
+        rows of earlier queues are accepted if they are new (see
+        :meth:`autoal.session.Session.tell`)."""
         if not isinstance(answers, pd.DataFrame):
             answers = _read_answers(answers)
         answers = answers.copy()
@@ -276,12 +335,14 @@ class Project:
             raise ValueError(f"The annotator name {GIVEN!r} is kept for the labels the data came "
                              f"with, so answers cannot use it; pick another name "
                              f"(annotator=...).")
-        return self.session.tell(answers)
+        return self.session.tell(answers, incremental=incremental)
 
-    def record(self, row, label, annotator: str) -> pd.DataFrame:
-        """Store one answer (as :meth:`import_answers` would); the labeling page calls this."""
+    def record(self, row, label, annotator: str, *, late: bool = False) -> pd.DataFrame:
+        """Store one answer (as :meth:`import_answers` would); the labeling page calls this.
+        ``late=True`` also takes an answer to a row of an earlier queue (one shown before
+        the next round replaced the queue), as ``incremental`` import does."""
         return self.import_answers(pd.DataFrame({"row": [row], "label": [label],
-                                                 "annotator": [annotator]}))
+                                                 "annotator": [annotator]}), incremental=late)
 
     def undo(self, annotator: str):
         """Withdraw ``annotator``'s latest answer to the current queue; returns the line

@@ -13,6 +13,8 @@ One folder a person can read, in plain formats::
     probabilities/       round-NNN.parquet: the latest out-of-sample probabilities per
                          row after round NNN (this round's and the one before are kept)
     models/              round-NNN: AutoGluon's folder (only the current round's is kept)
+    final/               the final model, once trained (``autoal train``; see
+                         :mod:`autoal.final`): final.json and AutoGluon's folder
 
 Every file is written to a temporary name and renamed, so a crash at any moment
 leaves the previous version whole. A round's files are a unit: ``state.json`` is
@@ -60,6 +62,13 @@ def write_parquet(path: Path, table: pd.DataFrame) -> None:
     """Write Parquet atomically (see :func:`write_csv`)."""
     with _atomic(path, "wb") as f:
         table.to_parquet(f, index=False)
+
+
+def write_jsonl(path: Path, table: pd.DataFrame) -> None:
+    """Write JSON Lines (one object per row, missing values as null) atomically (see
+    :func:`write_csv`)."""
+    with _atomic(path, "w", encoding="utf-8") as f:
+        table.to_json(f, orient="records", lines=True, force_ascii=False, date_format="iso")
 
 
 class _atomic:

@@ -35,13 +35,14 @@ import pandas as pd
 
 from . import annotations as ann
 from ._checks import check_int, clean_label, damaged, format_examples
-from .learners import CrossFitted, discard, feature_columns, learner_settings, make_learner
+from .learners import (CrossFitted, FeatureEncoder, discard, feature_columns, learner_settings,
+                       make_learner)
 from .pool import ROUND, STOP
 from .predict import align_proba, predict_pool, strategy_inputs
 from .rundir import Decoder, missing_state, write_csv
 from .select import select_batch
 from .stopping import as_rules
-from .strategies import get_strategy, no_features_message
+from .strategies import get_strategy, no_features_message, typical
 
 logger = logging.getLogger(__name__)
 
@@ -250,7 +251,11 @@ class Session:
     def ask(self, batch: int | None = None, *, final: bool = False) -> Query:
         """Fit on the consensus labels, evaluate, check the stop rules, predict, score and
         pick up to ``batch`` rows (default: the settings'); ``final`` fits and evaluates
-        without picking. The round is saved before this returns."""
+        without picking. The round is saved before this returns.
+
+        While the labels hold fewer than 2 classes there is no model to fit (a cold
+        start): the round picks representative, diverse rows instead, and its history
+        line says ``model = "none"`` (``final`` is then an error)."""
         batch = self.settings.batch if batch is None else check_int(
             "batch", batch, minimum=1, owner="Session.ask")
         with self._holding():
@@ -258,11 +263,11 @@ class Session:
             r, known_before = self.round + 1, self._known
             labeled = ann.consensus_labels(annotations, self.pool.classes, self._known)
             if labeled.nunique() < 2:
-                held = (f"only the class {labeled.iloc[0]!r}" if len(labeled)
-                        else "no label at all")
-                raise ValueError(f"Round {r}: the labels given so far hold {held}; a model "
-                                 f"needs at least 2 classes. Label more rows first "
-                                 f"({len(annotations)} annotations so far).")
+                if final or self.kind != "project":  # a loop starts with 2 classes or more
+                    raise ValueError(f"Round {r}: {cold_reason(labeled)}; a model needs at "
+                                     f"least 2 classes. Label more rows first "
+                                     f"({len(annotations)} annotations so far).")
+                return self._ask_cold(r, labeled, annotations, batch)
             train = self.pool.features.loc[labeled.index].assign(
                 **{self.pool.label: labeled.to_numpy()})
             t0 = time.perf_counter()
@@ -289,11 +294,56 @@ class Session:
         _log_round(row)
         return Query(r, picks, stop_reason, row)
 
-    def _fit(self, r: int, train: pd.DataFrame):
-        if self.store is not None:  # folders a stopped process left; the current one stays
-            path = getattr(self.model, "path", None)
-            self._clean_models(os.path.relpath(path, self.store.path) if path
-                               else self.store.state().get("predictor"))
+    def _ask_cold(self, r, labeled, annotations, batch) -> Query:
+        """A round without a model (the labels hold fewer than 2 classes): representative,
+        diverse rows (:func:`autoal.strategies.typical` on the learner's features of the
+        rows), or random rows where the rows have no features. No stop rule is checked."""
+        t0 = time.perf_counter()
+        cap = min([batch] + [int(rule.remaining(len(annotations))) for rule in self.rules
+                             if callable(getattr(rule, "remaining", None))])
+        unlabeled = self.pool.features.index.difference(labeled.index, sort=False)
+        rng = np.random.default_rng([self.settings.seed, ROUND, r])
+        picks = empty_picks()
+        if cap > 0 and len(unlabeled):
+            x = self._features_for_cold_start()
+            if x.shape[1]:
+                at = self.pool.features.index.get_indexer
+                scores = typical(np.zeros((len(unlabeled), 1)), rng=rng,
+                                 features_unlabeled=x[at(unlabeled)],
+                                 features_labeled=x[at(labeled.index)],
+                                 batch=min(cap, len(unlabeled))).unlabeled
+            else:
+                scores = rng.random(len(unlabeled))
+            chosen = np.argsort(scores, kind="stable")[:cap]
+            picks = pd.DataFrame({"round": r, "row": list(unlabeled[chosen]), "kind": "new",
+                                  "score": np.asarray(scores, dtype=float)[chosen],
+                                  "guess": None, "confidence": np.nan}, columns=QUERY)
+        row = {"round": r, "n_labeled": len(labeled), "n_annotations": len(annotations),
+               "n_queried": len(picks), "n_relabeled": 0, "n_relabel_requests": 0,
+               "fit_seconds": 0.0, "predict_seconds": 0.0,
+               "score_seconds": time.perf_counter() - t0, "model": "none"}
+        self._history.append(row)  # ask holds the run lock
+        if len(picks):
+            self._queries.append(picks)
+        self.round = r
+        if self.store is not None:
+            self._save(self._known)
+        _log_round(row)
+        return Query(r, picks, None, row)
+
+    def _features_for_cold_start(self) -> np.ndarray:
+        """Every row as numbers: the learner's own (``embed`` after ``prepare``: its
+        embeddings, or its scaled columns), else :class:`FeatureEncoder` on the raw columns
+        (free text and file paths drop out: then there are no columns)."""
+        self._prepare()
+        try:
+            x = np.asarray(self.learner.embed(self.pool.features), dtype=np.float32)
+        except AttributeError:  # a learner of one's own, or one wrapping such
+            x = FeatureEncoder().fit(self.pool.features).transform(self.pool.features)
+        return x.reshape(len(self.pool.features), -1)
+
+    def _prepare(self) -> None:
+        """The learner's ``prepare`` on every row (test rows too), once."""
         if not self._prepared:
             if callable(getattr(self.learner, "prepare", None)):
                 test = self.pool.test.drop(columns=[self.pool.label])
@@ -301,6 +351,13 @@ class Session:
                     self.pool.features
                 self.learner.prepare(every, self.pool.column_types)
             self._prepared = True
+
+    def _fit(self, r: int, train: pd.DataFrame):
+        if self.store is not None:  # folders a stopped process left; the current one stays
+            path = getattr(self.model, "path", None)
+            self._clean_models(os.path.relpath(path, self.store.path) if path
+                               else self.store.state().get("predictor"))
+        self._prepare()
         learner = self.learner
         if callable(getattr(learner, "with_context", None)):
             learner = learner.with_context(path=self._models / f"round-{r:03d}",
@@ -412,7 +469,7 @@ class Session:
 
     # ---- tell ------------------------------------------------------------------------
 
-    def tell(self, answers: pd.DataFrame) -> pd.DataFrame:
+    def tell(self, answers: pd.DataFrame, *, incremental: bool = False) -> pd.DataFrame:
         """Store answers to the current query: a DataFrame with ``row, annotator, label``
         (text is mapped back to the data's row ids and classes).
 
@@ -420,20 +477,28 @@ class Session:
         if any line has a blank label or annotator, a label that is not a class, a row
         that does not exist or is not in the current query, a row this annotator
         labeled already, or the same row twice. Returns the lines stored.
+
+        ``incremental=True`` takes a cumulative file (a Label Studio export holds every
+        answer ever given): a line stored already (same row, annotator and label) is
+        skipped, and so is a repeat of a line in the file; rows of any query so far are
+        accepted. A row this annotator labeled already with another label is still refused.
         """
         new = self._parse(answers)
         with self._locked("annotations"):
             self.refresh()
             existing = self.annotations
             problems = []
+            if incremental:
+                new = _unknown_lines(new, existing)
             if new["label"].isna().any():
                 problems.append(f"{int(new['label'].isna().sum())} lines with a blank label "
                                 f"(rows {format_examples(new.loc[new['label'].isna(), 'row'])})")
-            queued = set(self.query.rows)
+            queued = set(self.query.rows) | (set(self.queries["row"]) if incremental else set())
             outside = [r for r in new["row"] if self.row_id(r) is not None and r not in queued]
             if outside:
-                problems.append(f"rows not in the current queue (round {self.round}): "
-                                f"{format_examples(outside)}")
+                where = "any queue so far" if incremental else \
+                    f"the current queue (round {self.round})"
+                problems.append(f"rows not in {where}: {format_examples(outside)}")
             twice = new[new.duplicated(["row", "annotator"])]
             if len(twice):
                 problems.append(f"rows answered twice in this file: "
@@ -442,15 +507,19 @@ class Session:
                 ann.validate(new.dropna(subset=["label"]), existing, classes=self.pool.classes,
                              rows=self.pool.features.index)
             except ValueError as error:
-                problems.append(str(error).removeprefix("Annotations refused, nothing was "
-                                                        "stored: ").rstrip("."))
+                problem = str(error).removeprefix("Annotations refused, nothing was stored: ")
+                if incremental:  # the same label again was skipped: this one differs
+                    problem = problem.replace("labeled already", "labeled already with "
+                                                                 "another label")
+                problems.append(problem.rstrip("."))
             if problems:
                 raise ValueError("Answers refused, nothing was stored: " + "; ".join(problems)
                                  + ".")
             lines = new.assign(round=self.round + 1)
             if self.kind == "project":
                 lines["time"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-            self._write_annotations(pd.concat([existing, lines], ignore_index=True))
+            if len(lines):
+                self._write_annotations(pd.concat([existing, lines], ignore_index=True))
         return lines
 
     def undo(self, annotator: str) -> dict | None:
@@ -537,7 +606,7 @@ class Session:
             queries = queries.assign(round=queries["round"].astype(int),
                                      row=self._rows(queries["row"], source=source),
                                      score=pd.to_numeric(queries["score"]),
-                                     guess=self._labels(queries["guess"], source=source),
+                                     guess=_guesses(self._labels, queries["guess"], source),
                                      confidence=pd.to_numeric(queries["confidence"]))
             self._queries = [q for _, q in queries.groupby("round", sort=True)]
         stops = store.read_csv("stop_predictions.csv", upto_round=last)
@@ -694,8 +763,32 @@ def _typed(record: dict) -> dict:
     return out
 
 
+def cold_reason(labeled: pd.Series) -> str:
+    """Why there is no model yet, for labels (consensus) holding fewer than 2 classes."""
+    if not len(labeled):
+        return "no row has a label yet"
+    return f"the labels given so far hold only the class {labeled.iloc[0]!r}"
+
+
+def _guesses(labels, values, source) -> list:
+    """The queries' guesses decoded; blank (a round without a model) stays None."""
+    given = [v for v in values if v != ""]
+    decoded = iter(labels(given, source=source))
+    return [next(decoded) if v != "" else None for v in values]
+
+
 def _text(value) -> str:
     return str(value).strip()
+
+
+def _unknown_lines(new: pd.DataFrame, existing: pd.DataFrame) -> pd.DataFrame:
+    """The lines of ``new`` not stored in ``existing`` already (same row, annotator and
+    label), each once (see ``Session.tell(incremental=True)``)."""
+    stored = set(zip(existing["row"], existing["annotator"], existing["label"]))
+    keys = list(zip(new["row"], new["annotator"], new["label"]))
+    keep = ~new.duplicated(["row", "annotator", "label"]).to_numpy() & np.array(
+        [key not in stored for key in keys], dtype=bool)
+    return new[keep].reset_index(drop=True)
 
 
 def _log_round(row: dict) -> None:

@@ -28,7 +28,10 @@ def read_status(workdir) -> dict:
     majority label is each class, in the project's class order; a tie goes to the
     label given first), ``queue`` (``{"size", "answered"}``: rows queued in the
     current round, and those among them answered since) and ``estimated_accuracy``
-    (the last round's out-of-fold accuracy on labeled rows, or None).
+    (the last round's out-of-fold accuracy on labeled rows, or None), ``model``
+    (None when a model picked the current queue, else why there is none yet: the labels
+    hold fewer than 2 classes) and ``stop_reason`` (the stop rule that fired at the last
+    round, or None).
     """
     path = Path(workdir)
     config = _config(path)
@@ -52,7 +55,21 @@ def read_status(workdir) -> dict:
         "per_class": {str(c): majority[str(c)] for c in config["classes"]},
         "queue": {"size": len(queue), "answered": len(queue & answered)},
         "estimated_accuracy": _number(history[-1].get("oof_accuracy")) if history else None,
+        "model": _no_model(majority) if not history or history[-1].get("model") else None,
+        "stop_reason": (history[-1].get("stop_reason") or None) if history else None,
     }
+
+
+def no_model_message(n_classes: int) -> str:
+    """Why there is no model yet, when the labels hold ``n_classes`` (< 2) classes."""
+    held = "no labels yet" if n_classes == 0 else "labels of one class only"
+    return (f"No model yet: there are {held}. The first rows are picked to cover the data; "
+            f"the model takes over once two classes have labels.")
+
+
+def _no_model(majority: Counter) -> str | None:
+    labeled = sum(1 for n in majority.values() if n)
+    return no_model_message(labeled) if labeled < 2 else None
 
 
 def _config(path: Path) -> dict:

@@ -100,8 +100,9 @@ class StablePredictions:
         kappas = self.agreement(stop_predictions or [])
         recent = kappas[-self.patience:]
         if len(recent) == self.patience and min(recent) >= self.kappa:
-            return (f"predictions on the stop set agreed (kappa >= {self.kappa}) for "
-                    f"{self.patience} round(s) in a row")
+            return (f"the model's predictions stopped changing (kappa >= {self.kappa} "
+                    f"between rounds on {len(stop_predictions[0])} rows of the pool, "
+                    f"{self.patience} round(s) in a row)")
         return None
 
 

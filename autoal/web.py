@@ -29,13 +29,21 @@ connection gets one of :data:`WORKERS` threads only once its request starts to a
 one that sends nothing, or not its whole request, within :data:`READ_TIMEOUT` seconds
 is closed, and at most :data:`MAX_CONNECTIONS` are open at once.
 
-The page shows the queue's items one at a time: the image, the text, or the row's
-values as a table, with the model's guess. Keys: ``1``..``9`` then ``0`` answer with the
-first ten classes, ``s`` skips (for now: a skipped item comes back on reload), ``u`` or
-Backspace undoes your latest answer. Every answer is stored as it is given through
-:meth:`autoal.project.Project.record` (under the project's file lock, so several people,
-pages or processes can answer at once); the page's progress comes from those stored
-answers, so a reload or another tab shows the same.
+The page shows one item at a time: the image (scaled up to fill the space, tiny ones
+with crisp pixels), the text, or the row's values as a table, with the model's guess
+highlighted. Keys: ``1``..``9`` then ``0`` answer with the first ten classes, Enter
+accepts the guess, ``s`` skips (for this batch; the page offers the skipped ones again
+at the end), ``u`` or Backspace undoes your latest answer and shows that item again.
+Every answer is stored as it is given through :meth:`autoal.project.Project.record`
+(under the project's file lock, so several people, pages or processes can answer at
+once).
+
+**Who labels what, and when** (:class:`autoal.dispatch.Dispatcher`): each labeler holds
+the few rows they are shown under a lease, so people working at once get different rows
+and a closed tab gives its rows back; a second opinion goes to someone who has not
+labeled the row. When the batch runs low, the next round is fitted in the background
+(``auto_next``), and the page moves to it on its own, saying meanwhile that a model is
+being fitted, or that a stop rule fired, or that the pool ran out.
 
 Endpoints (errors answer ``{"error": message}`` with a 4xx status; those marked * answer
 401 without a session)::
@@ -43,9 +51,14 @@ Endpoints (errors answer ``{"error": message}`` with a 4xx status; those marked 
     GET  /?token=T                   a sign-in link: sets the session cookie, shows the page
     GET  /api/me                     {name (null before signing in), trust_names}
     POST /api/login  {name}          sign in; 409 if the name is someone else's
-    GET  /api/state               *  classes, round, items (one per queued row), your answers
+    GET  /api/state               *  classes, round, items (the rows you hold, the one to
+                                     show first), your answers, batch {size, left}, phase
+                                     and message (why there is no item), model (why there
+                                     is no model yet, or null)
     POST /api/answer {row, label} *  store one answer; 409 if you answered it already
     POST /api/undo   {}           *  withdraw your latest answer to the current queue
+    POST /api/skip   {row}        *  pass on a row for this batch ({again: true}: take
+                                     back the rows you skipped)
     GET  /media/ROW               *  the image of a row in the current queue (only those)
 
 Rows travel as text (``str`` of the row id) and are mapped back to the data's ids.
@@ -74,6 +87,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from ._checks import check_int, short
+from .dispatch import LEASE, Dispatcher, open_rows
 from .project import GIVEN, Project
 from .rundir import RunDir, write_json
 
@@ -117,15 +131,16 @@ _WILDCARDS = {"", "0.0.0.0", "::"}
 
 
 def serve(workdir, *, host: str = "127.0.0.1", port: int = 8765, allow_hosts=(),
-          trust_names: bool = False, ready=None) -> None:
+          trust_names: bool = False, ready=None, **rounds) -> None:
     """Serve the labeling page for the project in ``workdir`` until interrupted.
 
-    ``port=0`` picks a free port. ``allow_hosts`` and ``trust_names``: see
+    ``port=0`` picks a free port. ``allow_hosts``, ``trust_names`` and the options of
+    the rounds (``batch``, ``auto_next``, ``refill``, ``stop``, ``lease``): see
     :func:`make_server`. ``ready``, if given, is called with the page's URL once the
     server listens (the URL is also logged).
     """
     server, url = make_server(workdir, host, port, allow_hosts=allow_hosts,
-                              trust_names=trust_names)
+                              trust_names=trust_names, **rounds)
     logger.info("Labeling page: %s", url)
     try:
         if ready is not None:
@@ -135,16 +150,26 @@ def serve(workdir, *, host: str = "127.0.0.1", port: int = 8765, allow_hosts=(),
         logger.info("Labeling page stopped.")
     finally:
         server.server_close()
+        if server.labeling.dispatcher.fitting:
+            logger.info("Waiting for the round being fitted to be saved (Ctrl+C again to "
+                        "leave it: the next start fits it again).")
+            server.labeling.dispatcher.wait()
 
 
 def make_server(workdir, host: str = "127.0.0.1", port: int = 8765, *, allow_hosts=(),
-                trust_names: bool = False):
+                trust_names: bool = False, batch: int = 20, auto_next: bool = True,
+                refill=None, stop=None, lease: float = LEASE):
     """The labeling server for the project in ``workdir``, listening but not yet serving.
 
     It answers requests addressed to ``host:port`` as bound (and ``localhost:port`` on a
     loopback address) or to one of ``allow_hosts``: the other names people reach it by,
     each ``NAME`` or ``NAME:PORT``. ``trust_names=True`` takes the annotator a request
     names, unchecked: only for one person on their own machine.
+
+    Rounds (:class:`autoal.dispatch.Dispatcher`): with ``auto_next`` the next round of
+    ``batch`` rows starts in the background once ``refill`` or fewer rows of the queue
+    are left (the first at once, when there is no queue yet), checking the ``stop``
+    rules; labelers hold the rows they are shown for ``lease`` seconds.
 
     Returns ``(server, url)``; run ``server.serve_forever()`` (in a thread, say) and
     stop it with ``server.shutdown()`` then ``server.server_close()``.
@@ -157,7 +182,10 @@ def make_server(workdir, host: str = "127.0.0.1", port: int = 8765, *, allow_hos
         raise TypeError(f"The 'allow_hosts' parameter of serve must be a list of host names. "
                         f"Got {short(allow_hosts)}.")
     project = Project(workdir)
-    labeling = _Labeling(project, _Labelers(project.run), trust_names=bool(trust_names))
+    dispatcher = Dispatcher(project.path, batch=batch, auto_next=auto_next, refill=refill,
+                            stop=stop, lease=lease)
+    labeling = _Labeling(project, _Labelers(project.run), trust_names=bool(trust_names),
+                         dispatcher=dispatcher)
     try:
         server = _Server((host, port), _Handler, _family(host))
     except OSError as error:
@@ -211,13 +239,17 @@ class _Refused(Exception):
 
 
 class _Labeling:
-    """What the endpoints do, over one :class:`~autoal.project.Project`."""
+    """What the endpoints do, over one :class:`~autoal.project.Project` (one request at
+    a time) and its :class:`~autoal.dispatch.Dispatcher`."""
 
-    def __init__(self, project: Project, labelers: _Labelers, *, trust_names: bool):
+    def __init__(self, project: Project, labelers: _Labelers, *, trust_names: bool,
+                 dispatcher: Dispatcher):
         self.project = project
         self.labelers = labelers
         self.trust_names = trust_names
+        self.dispatcher = dispatcher
         self.show_kind = project.show_kind()
+        self.lock = threading.RLock()
 
     def login(self, body: dict, token) -> tuple[str, dict]:
         """Sign in under ``body["name"]``: ``(the session's token, {"name": name})``."""
@@ -238,20 +270,23 @@ class _Labeling:
         return self.labelers.add(name, exclusive=exclusive), {"name": name}
 
     def state(self, annotator: str) -> dict:
-        project = self.project
-        queue = project.queue()
-        notes = project.annotations
-        mine = notes[(notes["round"] == project.round + 1) & (notes["annotator"] == annotator)]
-        labels = {str(r): str(c) for r, c in zip(mine["row"], mine["label"])}
-        items = [{"row": str(line.row), "kind": line.kind, "show_kind": self.show_kind,
-                  "show": self._show(line.row, line.show), "guess": str(line.guess),
-                  "confidence": _number(line.confidence), "answers": int(line.answers),
-                  "answered_by_me": str(line.row) in labels, "my_label": labels.get(str(line.row))}
-                 for line in queue.itertuples(index=False)]
-        return {"classes": [str(c) for c in project.classes], "round": project.round,
-                "annotator": annotator, "items": items,
-                "answered": sum(item["answered_by_me"] for item in items),
-                "mine": [{"row": r, "label": c} for r, c in labels.items()]}
+        """The rows ``annotator`` is to label now (claimed for them), their answers to the
+        current queue, the batch's progress, and when there is nothing to label, why."""
+        with self.lock:
+            project = self.project
+            work = self.dispatcher.work(project, annotator)
+            queue = project.queue().set_index("row", drop=False)
+            notes = project.annotations
+            mine = notes[(notes["round"] == project.round + 1)
+                         & (notes["annotator"] == annotator)]
+            labels = {str(r): str(c) for r, c in zip(mine["row"], mine["label"])}
+            items = [self._item(queue.loc[row]) for row in work.rows if row in queue.index]
+            left = len(open_rows(queue, notes, project.round))
+            return {"classes": [str(c) for c in project.classes], "round": project.round,
+                    "annotator": annotator, "items": items, "answered": len(labels),
+                    "batch": {"size": len(queue), "left": left},
+                    "mine": [{"row": r, "label": c} for r, c in labels.items()],
+                    "phase": work.phase, "message": work.message, "model": work.model}
 
     def answer(self, annotator: str, body: dict) -> dict:
         row = self._row(body.get("row"))
@@ -259,20 +294,42 @@ class _Labeling:
         classes = [str(c) for c in self.project.classes]
         if not isinstance(label, str) or label not in classes:
             raise _Refused(400, f"The 'label' must be one of {classes}. Got {short(label)}.")
-        try:
-            self.project.record(row, label, annotator)
-        except ValueError as error:
-            mine = self.state(annotator)["items"]
-            twice = any(item["row"] == str(row) and item["answered_by_me"] for item in mine)
-            raise _Refused(409 if twice else 400, str(error)) from error
-        logger.debug("%s answered row %s: %s", annotator, row, label)
-        return {"stored": {"row": str(row), "label": label}, "state": self.state(annotator)}
+        with self.lock:
+            project = self.project
+            # An item shown before the next round replaced the queue is still answered.
+            late = project.round >= 0 and row not in set(project.session.query.rows) and \
+                not (project.annotations["row"] == row).any()
+            try:
+                stored = project.record(row, label, annotator, late=late)
+                if not len(stored):
+                    raise ValueError(f"Row {row}: you labeled it already.")
+            except ValueError as error:
+                notes = self.project.annotations
+                twice = ((notes["row"] == row) & (notes["annotator"] == annotator)).any()
+                self.dispatcher.release(annotator, row)
+                raise _Refused(409 if twice else 400, str(error)) from error
+            self.dispatcher.release(annotator, row)
+            logger.debug("%s answered row %s: %s", annotator, row, label)
+            return {"stored": {"row": str(row), "label": label}, "state": self.state(annotator)}
 
     def undo(self, annotator: str) -> dict:
-        removed = self.project.undo(annotator)
-        undone = None if removed is None else {"row": str(removed["row"]),
-                                                "label": str(removed["label"])}
-        return {"undone": undone, "state": self.state(annotator)}
+        with self.lock:
+            removed = self.project.undo(annotator)
+            undone = None
+            if removed is not None:
+                self.dispatcher.give_back(annotator, removed["row"])
+                undone = {"row": str(removed["row"]), "label": str(removed["label"])}
+            return {"undone": undone, "state": self.state(annotator)}
+
+    def skip(self, annotator: str, body: dict) -> dict:
+        """Pass on a row for this batch (``{"row": ...}``), or with ``{"again": true}``
+        take back every row one skipped."""
+        with self.lock:
+            if body.get("again") is True:
+                self.dispatcher.unskip(annotator)
+            else:
+                self.dispatcher.skip(annotator, self._row(body.get("row")))
+            return {"state": self.state(annotator)}
 
     def media(self, text: str) -> tuple[bytes, str]:
         """The image of a queued row and its content type; refused for anything else."""
@@ -311,6 +368,12 @@ class _Labeling:
         if row is None:
             raise _Refused(400, f"Row {short(str(value))} does not exist in this project.")
         return row
+
+    def _item(self, line) -> dict:
+        return {"row": str(line["row"]), "kind": line["kind"], "show_kind": self.show_kind,
+                "show": self._show(line["row"], line["show"]),
+                "guess": None if _blank(line["guess"]) else str(line["guess"]),
+                "confidence": _number(line["confidence"]), "answers": int(line["answers"])}
 
     def _show(self, row, show):
         if self.show_kind == "image":
@@ -428,6 +491,10 @@ def _image_type(data: bytes) -> str | None:
     except Exception:  # PIL raises many types for a file that is not an image
         return None
     return kind
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value == ""
 
 
 def _number(value):
@@ -616,7 +683,7 @@ class _Server(HTTPServer):
 
 ROUTES = {"/": "GET", "/index.html": "GET", "/app.js": "GET", "/app.css": "GET",
           "/api/me": "GET", "/api/login": "POST", "/api/state": "GET", "/api/answer": "POST",
-          "/api/undo": "POST"}
+          "/api/undo": "POST", "/api/skip": "POST"}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -674,6 +741,9 @@ class _Handler(BaseHTTPRequestHandler):
             elif url.path == "/api/answer":
                 body = self._body()
                 result = labeling.answer(self._annotator(body.get("annotator")), body)
+            elif url.path == "/api/skip":
+                body = self._body()
+                result = labeling.skip(self._annotator(body.get("annotator")), body)
             else:
                 result = labeling.undo(self._annotator(self._body().get("annotator")))
             self._json(200, result)
@@ -797,7 +867,7 @@ PAGE = b"""<!doctype html>
 </form>
 <main id="work" hidden>
   <div id="error" class="error" role="alert" hidden></div>
-  <div id="done" hidden></div>
+  <div id="done" role="status" hidden></div>
   <section id="item" hidden>
     <div id="meta"></div>
     <div id="show"></div>
@@ -808,7 +878,7 @@ PAGE = b"""<!doctype html>
       <button id="undo" type="button"><kbd>u</kbd>Undo my last answer</button>
     </div>
   </section>
-  <p id="note"></p>
+  <p id="note" role="status"></p>
 </main>
 </body>
 </html>
@@ -816,38 +886,56 @@ PAGE = b"""<!doctype html>
 
 APP_CSS = b"""body { font: 16px/1.45 system-ui, sans-serif; margin: 0; color: #1d1d1f;
        background: #f6f6f4; }
-header { display: flex; gap: 1em; align-items: baseline; padding: .6em 1em;
-         background: #fff; border-bottom: 1px solid #ddd; }
+header { display: flex; gap: .8em; align-items: baseline; padding: .5em 1em;
+         background: #fff; border-bottom: 1px solid #ddd; white-space: nowrap; }
 header b { font-size: 1.1em; }
+#who { overflow: hidden; text-overflow: ellipsis; min-width: 0; }
 #progress { margin-left: auto; font-variant-numeric: tabular-nums; }
-main, form { max-width: 52em; margin: 1.2em auto; padding: 0 1em; }
+main, form { max-width: 52em; margin: 1em auto; padding: 0 1em; }
 input { font: inherit; padding: .4em; }
 button { font: inherit; padding: .45em .9em; border: 1px solid #bbb; border-radius: 6px;
-         background: #fff; cursor: pointer; }
+         background: #fff; color: inherit; cursor: pointer; }
 button:hover { background: #eef3ff; }
+button.guess { border: 2px solid #2f6fdb; background: #eef3ff; font-weight: 600; }
 kbd { font: .8em ui-monospace, monospace; padding: 0 .35em; border: 1px solid #aaa;
-      border-radius: 3px; background: #f3f3f3; margin-right: .35em; }
+      border-radius: 3px; background: #f3f3f3; margin-right: .35em; font-weight: normal; }
 .error { background: #fde8e8; border: 1px solid #e0a0a0; padding: .5em .8em;
          border-radius: 6px; margin-bottom: 1em; }
 #note { color: #555; min-height: 1.4em; }
 #meta, #guess { color: #555; }
-#show { margin: .6em 0; padding: 1em; background: #fff; border: 1px solid #ddd;
-        border-radius: 8px; text-align: center; }
-#show img { max-width: 100%; max-height: 60vh; min-width: 128px; min-height: 128px;
+#guess b { color: #1d1d1f; }
+#show { margin: .6em 0; padding: .8em; background: #fff; border: 1px solid #ddd;
+        border-radius: 8px; text-align: center; overflow-x: auto; }
+#show img { display: block; margin: 0 auto; width: 100%; height: min(50vh, 30em);
             object-fit: contain; }
-#show blockquote { margin: 0; text-align: left; white-space: pre-wrap; font-size: 1.1em; }
+#show img.tiny { image-rendering: pixelated; }
+#show blockquote { margin: 0; text-align: left; white-space: pre-wrap; font-size: 1.1em;
+                   overflow-wrap: anywhere; }
 #show table { margin: 0 auto; border-collapse: collapse; text-align: left; }
 #show th, #show td { padding: .2em .8em; border-bottom: 1px solid #eee; }
 #buttons, #controls { display: flex; flex-wrap: wrap; gap: .5em; margin: .8em 0; }
-#done { font-size: 1.15em; padding: 1em; background: #e9f7ec; border-radius: 8px; }
+#done { font-size: 1.1em; padding: 1em; background: #e9f7ec; border-radius: 8px; }
+#done.fitting, #done.waiting, #done.manual { background: #eef3ff; }
+#done.failed { background: #fde8e8; }
+#done button { margin-top: .6em; display: block; }
+@media (max-width: 600px) {
+  body { font-size: 15px; }
+  header { padding: .4em .7em; gap: .5em; }
+  .wide { display: none; }
+  main, form { padding: 0 .6em; margin-top: .6em; }
+  #show img { height: min(45vh, 24em); }
+  #show th, #show td { padding: .15em .5em; }
+}
 [hidden] { display: none !important; }
 """
 
 APP_JS = rb""""use strict";
 const $ = (id) => document.getElementById(id);
 const KEYS = "1234567890";
-let me = null, state = null, current = null, busy = false;
-const skipped = new Set();
+// Ask again this often (ms): soon while waiting for a batch, now and then while labeling
+// (which keeps the rows this page holds from going to someone else).
+const WAITING = 1000, LABELING = 15000;
+let me = null, state = null, current = null, busy = false, timer = null;
 
 class Refused extends Error {
   constructor(message, status) { super(message); this.status = status; }
@@ -873,7 +961,10 @@ function showError(message) {
   $("error").hidden = !message;
 }
 
+function note(text) { $("note").textContent = text; }
+
 function login(message) {
+  clearTimeout(timer);
   $("login").hidden = false;
   $("work").hidden = true;
   $("who").textContent = "";
@@ -906,64 +997,70 @@ $("login").addEventListener("submit", async (event) => {
 function start() {
   $("login").hidden = true;
   $("work").hidden = false;
-  $("who").textContent = `Labeling as ${me}`;
-  skipped.clear();
+  $("who").replaceChildren();
+  const label = document.createElement("span");
+  label.className = "wide";
+  label.textContent = "Labeling as ";
+  $("who").append(label, me);
   current = null;
   load();
 }
 
 async function load() {
+  clearTimeout(timer);
   try {
-    state = await call("GET", "/api/state");
-    render();
+    accept(await call("GET", "/api/state"));
   } catch (error) {
-    if (!signedOut(error)) showError(error.message);
+    if (signedOut(error)) return;
+    showError(error.message);
+    timer = setTimeout(load, WAITING);
   }
+}
+
+function accept(next) {  // a new state from the server: show it, and ask again later
+  clearTimeout(timer);
+  state = next;
+  render();
+  timer = setTimeout(load, state.items.length ? LABELING : WAITING);
 }
 
 function item(row) { return state.items.find((i) => i.row === row) || null; }
 
-function nextRow(after) {
-  const items = state.items, n = items.length;
-  const start = after === null ? 0 : items.findIndex((i) => i.row === after) + 1;
-  for (let k = 0; k < n; k++) {
-    const candidate = items[(start + k) % n];
-    if (!candidate.answered_by_me && !skipped.has(candidate.row)) return candidate.row;
-  }
-  return null;
-}
-
 function render() {
-  const total = state.items.length;
-  $("progress").textContent = `${state.answered} / ${total} answered by you`;
-  if (current !== null && (!item(current) || item(current).answered_by_me)) {
-    current = nextRow(current);
-  }
-  if (current === null) current = nextRow(null);
+  const batch = state.batch;
+  $("progress").textContent =
+    `${state.answered} by you \u00b7 ${batch.size - batch.left} / ${batch.size} done`;
   const last = state.mine[state.mine.length - 1];
-  $("note").textContent =
-    last ? `Your last answer: row ${last.row} \u2192 ${last.label} (u undoes it).` : "";
+  if (!$("note").textContent && last) {
+    note(`Your last answer: row ${last.row} \u2192 ${last.label} (u undoes it).`);
+  }
+  if (current === null || !item(current)) current = state.items.length ? state.items[0].row : null;
   if (current === null) {
     $("item").hidden = true;
-    $("done").hidden = false;
-    $("done").textContent = "";
-    if (total === 0) {
-      $("done").textContent = "No queue to label yet: make one with 'autoal next'.";
-    } else if (skipped.size && state.answered < total) {
-      $("done").append(`You skipped ${total - state.answered} item(s) and answered the rest. `);
-      const back = document.createElement("button");
-      back.type = "button";
-      back.textContent = "Show the skipped ones";
-      back.addEventListener("click", () => { skipped.clear(); render(); });
-      $("done").append(back);
-    } else {
-      $("done").textContent = `Done: you answered all ${total} items of this batch. Thank you!`;
-    }
+    showDone();
     return;
   }
   $("done").hidden = true;
   $("item").hidden = false;
-  showItem(item(current));
+  if ($("item").dataset.row !== current) showItem(item(current));
+}
+
+function showDone() {
+  const done = $("done");
+  done.hidden = false;
+  done.className = state.phase;
+  done.textContent = state.message;
+  if (state.phase === "skipped") {
+    const back = document.createElement("button");
+    back.type = "button";
+    back.textContent = "Show the skipped ones";
+    back.addEventListener("click", async () => {
+      const data = await send("/api/skip", {again: true});
+      if (data) accept(data.state);
+    });
+    done.append(back);
+  }
+  $("item").dataset.row = "";
 }
 
 function showItem(it) {
@@ -975,6 +1072,9 @@ function showItem(it) {
   show.replaceChildren();
   if (it.show_kind === "image") {
     const img = document.createElement("img");
+    img.addEventListener("load", () => {  // a tiny image scaled up keeps crisp pixels
+      img.classList.toggle("tiny", img.naturalWidth < 160 && img.naturalHeight < 160);
+    });
     img.src = it.show;
     img.alt = `image of row ${it.row}`;
     show.append(img);
@@ -993,14 +1093,23 @@ function showItem(it) {
     }
     show.append(table);
   }
-  const sure = it.confidence === null ? "" : ` (${Math.round(100 * it.confidence)}% sure)`;
-  $("guess").textContent = `The model's guess: ${it.guess}${sure}`;
+  const guess = $("guess");
+  guess.replaceChildren();
+  if (it.guess === null) {
+    guess.textContent = state.model || "No guess from the model for this item.";
+  } else {
+    const sure = it.confidence === null ? "" : ` (${Math.round(100 * it.confidence)}% sure)`;
+    const name = document.createElement("b");
+    name.textContent = it.guess;
+    guess.append("The model's guess: ", name, `${sure}. Enter accepts it.`);
+  }
   const buttons = $("buttons");
   buttons.replaceChildren();
   state.classes.forEach((label, k) => {
     const button = document.createElement("button");
     button.type = "button";
     button.dataset.label = label;
+    if (label === it.guess) button.className = "guess";
     if (k < KEYS.length) {
       const key = document.createElement("kbd");
       key.textContent = KEYS[k];
@@ -1010,9 +1119,8 @@ function showItem(it) {
     button.addEventListener("click", () => answer(label));
     buttons.append(button);
   });
-  const after = nextRow(it.row);  // fetch the next image while this one is looked at
-  if (after !== null && after !== it.row && it.show_kind === "image") {
-    new Image().src = item(after).show;
+  for (const other of state.items) {  // fetch the next images while this one is looked at
+    if (other.row !== it.row && other.show_kind === "image") new Image().src = other.show;
   }
 }
 
@@ -1026,10 +1134,7 @@ async function send(path, body) {
   } catch (error) {
     if (signedOut(error)) return null;
     showError(error.message);
-    try {  // show where things stand now (a new queue, an answer from another tab)
-      state = await call("GET", "/api/state");
-      render();
-    } catch (e) { /* the error shown already says enough */ }
+    await load();  // show where things stand now (a new batch, an answer from another tab)
     return null;
   } finally {
     busy = false;
@@ -1038,28 +1143,34 @@ async function send(path, body) {
 
 async function answer(label) {
   if (current === null) return;
-  const data = await send("/api/answer", {row: current, label});
-  if (data) { state = data.state; render(); }
+  const row = current;
+  const data = await send("/api/answer", {row, label});
+  if (!data) return;
+  note(`Your last answer: row ${row} \u2192 ${label} (u undoes it).`);
+  current = null;
+  accept(data.state);
 }
 
-function skip() {
+async function skip() {
   if (current === null) return;
-  skipped.add(current);
-  current = nextRow(current);
-  render();
+  const data = await send("/api/skip", {row: current});
+  if (!data) return;
+  current = null;
+  accept(data.state);
 }
 
 async function undo() {
   const data = await send("/api/undo", {});
   if (!data) return;
-  state = data.state;
   if (data.undone) {
-    skipped.delete(data.undone.row);
+    note(`Undone: your answer ${data.undone.label} to row ${data.undone.row}; ` +
+         "it is shown again.");
     current = data.undone.row;
+    $("item").dataset.row = "";
   } else {
     showError("Nothing to undo: you have no answers to this batch.");
   }
-  render();
+  accept(data.state);
 }
 
 $("skip").addEventListener("click", skip);
@@ -1068,9 +1179,13 @@ document.addEventListener("keydown", (event) => {
   if ($("work").hidden || !state || event.ctrlKey || event.metaKey || event.altKey) return;
   if (event.target instanceof HTMLInputElement) return;
   const k = KEYS.indexOf(event.key);
-  if (k >= 0 && k < state.classes.length && current !== null) {
+  const it = current === null ? null : item(current);
+  if (k >= 0 && k < state.classes.length && it) {
     event.preventDefault();
     answer(state.classes[k]);
+  } else if (event.key === "Enter" && it && it.guess !== null) {
+    event.preventDefault();
+    answer(it.guess);
   } else if (event.key === "s") {
     event.preventDefault();
     skip();

@@ -28,6 +28,20 @@ def make_blobs_frame(n_per_class=30, n_classes=3, seed=0, label="label"):
     return df
 
 
+def start_table_project(folder, batch=6):
+    """A project on 60 rows of numbers (3 classes; the first 12 keep their labels, the rest
+    form the pool) with its first queue of ``batch``: ``(its run directory, the truth)``."""
+    from autoal.project import Project
+
+    df = make_blobs_frame(n_per_class=20, n_classes=3, seed=1)
+    truth = df["label"].copy()
+    df.loc[df.index[12:], "label"] = None
+    df.to_csv(folder / "pool.csv", index=False)
+    project = Project.init(folder / "pool.csv", folder / "run", learner="tabular")
+    project.next(batch=batch, progress=False)
+    return folder / "run", truth
+
+
 @pytest.fixture
 def blobs():
     return make_blobs_frame()

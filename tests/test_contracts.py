@@ -132,6 +132,6 @@ def test_every_stop_rule_meets_the_contract_and_the_engine_honours_it(name, blob
         assert result.history["n_annotations"].max() <= rule.labels
         assert result.history["n_annotations"].iloc[-1] == rule.labels
     if getattr(rule, "stop_set", 0):
-        assert "predictions on the stop set agreed" in result.stop_reason
+        assert "predictions stopped changing" in result.stop_reason
     if result.stop_reason not in ("8 rounds done", "pool ran out"):
         assert result.history["stop_reason"].iloc[-1] == result.stop_reason

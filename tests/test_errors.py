@@ -1,6 +1,5 @@
 """Every bad input gets a clear error before any model is fit."""
 
-import numpy as np
 import pandas as pd
 import pytest
 

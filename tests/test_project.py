@@ -13,7 +13,7 @@ from autoal.labelstudio import label_config, read_answers, to_tasks
 from autoal.project import GIVEN, QUEUE, Project
 from autoal.rundir import FORMAT_VERSION
 
-from conftest import make_blobs_frame
+from conftest import make_blobs_frame, start_table_project
 
 
 def pool_frame():
@@ -27,12 +27,7 @@ def pool_frame():
 @pytest.fixture(scope="module")
 def started(tmp_path_factory):
     """A project with its first queue (batch 6)."""
-    folder = tmp_path_factory.mktemp("project")
-    df, truth = pool_frame()
-    df.to_csv(folder / "pool.csv", index=False)
-    project = Project.init(folder / "pool.csv", folder / "run", learner="tabular")
-    project.next(batch=6, progress=False)
-    return folder / "run", truth
+    return start_table_project(tmp_path_factory.mktemp("project"))
 
 
 @pytest.fixture
@@ -182,7 +177,7 @@ def test_two_concurrent_writers_keep_every_answer(project):
 
 def test_label_studio_round_trip(project, truth):
     queue = project.queue()
-    tasks = to_tasks(queue, project.show_kind())
+    tasks = to_tasks(queue, project.show_kind(), prefill=True)
     assert tasks[0]["data"]["autoal_row"] == str(queue["row"][0])
     assert tasks[0]["predictions"][0]["result"][0]["value"]["choices"] == [queue["guess"][0]]
     assert '<Choice value="class_2"/>' in label_config(project.classes, "values")
@@ -235,3 +230,56 @@ def test_next_run_again_after_a_crash_replaces_its_round(project):
     history = pd.read_csv(project.path / "history.csv")
     queries = pd.read_csv(project.path / "queries.csv")
     assert history["round"].tolist() == [0] and len(queries) == 6
+
+
+# ---- a pile with no labels -----------------------------------------------------------------
+
+
+def test_a_project_starts_with_no_labels_and_the_model_takes_over_at_two_classes(tmp_path):
+    from autoal.cli import main
+    from autoal.status import read_status
+
+    df, truth = pool_frame()
+    df = df.assign(label=None)
+    with pytest.raises(ValueError, match="at least 2 classes.*--classes"):
+        Project.init(df, tmp_path / "none")
+    project = Project.init(df, tmp_path / "run", classes=["class_2", "class_0", "class_1"],
+                           learner="tabular", time_limit=30)
+    status = read_status(project.path)
+    assert status["labeled"] == 0 and "No model yet: there are no labels yet" in status["model"]
+    queue = project.next(batch=5, progress=False)  # no model: rows that cover the data
+    assert len(queue) == 5 and queue["guess"].isna().all()
+    assert queue["confidence"].isna().all() and project.session.model is None
+    assert project.session.history["model"].tolist() == ["none"]
+    # Labels of one class only: still no model.
+    first = queue["row"].iloc[:1]
+    project.import_answers(pd.DataFrame({"row": first, "label": truth[first].to_numpy()}),
+                           annotator="ana")
+    assert "one class only" in read_status(project.path)["model"]
+    rows = queue["row"].to_numpy()
+    project.import_answers(pd.DataFrame({"row": rows, "label": truth[rows].to_numpy()})
+                           .iloc[1:], annotator="ben")
+    reopened = Project(project.path)
+    assert reopened.session.query.picks["guess"].isna().all()  # read back from disk
+    # The cold picks cover the data: all three blobs among five rows.
+    assert reopened.consensus()["consensus_label"].nunique() == 3
+    queue = reopened.next(batch=5, progress=False)
+    assert queue["guess"].notna().all() and read_status(project.path)["model"] is None
+    with pytest.raises(ValueError, match="no labels yet|at least 2 classes"):
+        Project.init(df, tmp_path / "one", classes=["class_0"])
+    assert main(["status", str(project.path)]) == 0
+
+
+def test_a_fully_labeled_file_is_refused_at_init(tmp_path):
+    df, _ = pool_frame()
+    df = df.assign(label=df["label"].fillna("class_0"))
+    with pytest.raises(ValueError, match="nothing left to label"):
+        Project.init(df, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_cold_round_cannot_be_final(tmp_path):
+    df, _ = pool_frame()
+    project = Project.init(df.assign(label=None), tmp_path / "run", classes=["a", "b"])
+    with pytest.raises(ValueError, match="no row has a label yet; a model needs at least 2"):
+        project.session.ask(final=True)

@@ -11,7 +11,7 @@ def test_public_surface_is_pinned():
         "Budget", "EmbeddingLearner", "MultiModalLearner", "Pool", "Project", "Result",
         "STRATEGIES", "Session", "Settings", "SimulatedAnnotators", "SimulatedOracle",
         "StablePredictions", "TabularLearner", "TargetAccuracy", "bench", "infer_column_types",
-        "loop", "plot_curves", "read_table",
+        "load", "loop", "plot_curves", "read_table",
     ]
     for name in autoal.__all__:
         assert hasattr(autoal, name)

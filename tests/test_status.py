@@ -66,6 +66,7 @@ def test_every_key_from_the_files(project):
         # round 1's queue (3, 4, 6); answers to it carry round 2: 3 and 4
         "queue": {"size": 3, "answered": 2},
         "estimated_accuracy": 0.75,  # the history line of round 2 is not written in full yet
+        "model": None, "stop_reason": None,  # a model picked the queue; no rule fired
     }
 
 
@@ -81,6 +82,7 @@ def test_before_the_first_round(project):
     status = read_status(project)
     assert (status["labeled"], status["annotations"]) == (0, 0)
     assert status["per_class"] == {"b": 0, "a": 0, "c": 0}
+    assert status["model"].startswith("No model yet: there are no labels yet.")
 
 
 def test_blank_accuracy_and_class_numbers(project):

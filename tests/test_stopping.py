@@ -33,7 +33,7 @@ def test_target_accuracy(blobs):
 def test_stable_predictions_stop_without_labels():
     df = make_blobs_frame(n_per_class=60, seed=2)
     result = run(df, stop=StablePredictions(kappa=0.95, patience=2, size=50), test_size=0.0)
-    assert "agreed" in result.stop_reason
+    assert "predictions stopped changing" in result.stop_reason
     assert 3 <= len(result.history) < 9
     never = run(df, stop=StablePredictions(kappa=1.0, patience=8, size=50), test_size=0.0, rounds=3)
     assert never.stop_reason == "3 rounds done"

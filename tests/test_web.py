@@ -14,6 +14,7 @@ import os
 import queue
 import shutil
 import threading
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ import pytest
 
 from autoal import web
 from autoal.project import GIVEN, Project
+from autoal.dispatch import CLAIM
 from autoal.web import make_server
 
 from conftest import make_blobs_frame, write_images
@@ -70,7 +72,9 @@ def copy(run, tmp_path) -> Project:
 
 @contextmanager
 def serving(project, **options):
-    server, url = make_server(project.path, port=0, **options)
+    """The page over ``project`` in a thread; rounds start only from ``next`` unless
+    ``auto_next=True`` is given."""
+    server, url = make_server(project.path, port=0, **{"auto_next": False, **options})
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -138,11 +142,13 @@ def test_page_and_state(tabular_run, tmp_path):
     assert state["classes"] == ["class_0", "class_1", "class_2"]
     assert state["annotator"] == "ana"
     assert state["round"] == 0 and state["answered"] == 0 and state["mine"] == []
-    assert [item["row"] for item in state["items"]] == queued(project)
+    # The first rows of the queue, held for ana; the rest are left for others.
+    assert [item["row"] for item in state["items"]] == queued(project)[:CLAIM]
+    assert state["batch"] == {"size": 6, "left": 6} and state["phase"] == "label"
     item = state["items"][0]
     assert item["show_kind"] == "values" and list(item["show"]) == ["f0", "f1", "f2", "f3"]
     assert item["guess"] in state["classes"] and 0 <= item["confidence"] <= 1
-    assert item["answered_by_me"] is False and item["kind"] == "new"
+    assert item["kind"] == "new" and item["answers"] == 0
 
 
 def test_serve_tells_its_url_and_stops(tabular_run, tmp_path, monkeypatch, caplog):
@@ -370,24 +376,31 @@ def test_label_images_with_clicks_and_keys_then_reload(browser, image_run, tmp_p
 
     project = copy(image_run, tmp_path)
     q = queued(project)
+    guesses = dict(zip(q, project.queue()["guess"].astype(str)))
     assert project.classes == ["bottom", "top"] and len(q) == 6
     console = []
     with serving(project) as url:
         page = sign_in(browser, url, "ana", console)
         item, progress = page.locator("#item"), page.locator("#progress")
 
-        def at(row, answered):
-            expect(progress).to_have_text(f"{answered} / 6 answered by you")
+        def at(row, answered, done=None):
+            done = answered if done is None else done
+            expect(progress).to_have_text(f"{answered} by you \u00b7 {done} / 6 done")
             expect(item).to_have_attribute("data-row", row)
 
         at(q[0], 0)
         page.wait_for_function("() => { const i = document.querySelector('#show img');"
                                " return i && i.complete && i.naturalWidth > 0; }")
+        # A 16-pixel image fills the space, drawn with crisp pixels.
+        expect(page.locator("#show img.tiny")).to_have_count(1)
+        assert page.eval_on_selector("#show img", "i => i.getBoundingClientRect().height") > 200
         expect(page.locator("#buttons button")).to_have_text(["1bottom", "2top"])
-        expect(page.locator("#guess")).to_contain_text("The model's guess:")
+        expect(page.locator("#buttons button.guess")).to_have_text(f"{KEYS[guesses[q[0]]]}"
+                                                                   f"{guesses[q[0]]}")
+        expect(page.locator("#guess")).to_contain_text("Enter accepts it")
         page.click("#buttons button[data-label='top']")
         at(q[1], 1)
-        page.keyboard.press("1")
+        page.keyboard.press("Enter")  # the model's guess
         at(q[2], 2)
         page.keyboard.press("s")
         at(q[3], 2)
@@ -395,25 +408,35 @@ def test_label_images_with_clicks_and_keys_then_reload(browser, image_run, tmp_p
         at(q[4], 3)
         page.keyboard.press("u")  # withdraws the answer to q[3] and shows it again
         at(q[3], 2)
-        assert mine(project, "ana") == {q[0]: "top", q[1]: "bottom"}
+        expect(page.locator("#note")).to_have_text(f"Undone: your answer top to row {q[3]}; "
+                                                   f"it is shown again.")
+        assert mine(project, "ana") == {q[0]: "top", q[1]: guesses[q[1]]}
 
-        page.reload()  # still signed in (the cookie); the skipped item comes back
+        page.reload()  # still signed in (the cookie); the undone row first, q[2] skipped
         expect(page.locator("#login")).to_be_hidden()
-        at(q[2], 2)
-        expect(page.locator("#note")).to_contain_text(f"row {q[1]} → bottom")
+        at(q[3], 2)
+        expect(page.locator("#note")).to_contain_text(f"row {q[1]} \u2192 {guesses[q[1]]}")
         page.keyboard.press("Backspace")
         at(q[1], 1)
-        for n, row in enumerate(q[1:], start=1):
+        for n, row in enumerate([q[1], *q[3:]], start=1):
             at(row, n)
             page.keyboard.press("2")
-        expect(progress).to_have_text("6 / 6 answered by you")
-        expect(page.locator("#done")).to_contain_text("Done")
+        expect(page.locator("#done")).to_contain_text("You skipped the 1 item(s)")
+        page.click("#done button")
+        at(q[2], 5)
+        page.keyboard.press("2")
+        expect(progress).to_have_text("6 by you \u00b7 6 / 6 done")
+        expect(page.locator("#done")).to_contain_text("autoal next")  # no rounds from here
         expect(item).to_be_hidden()
-        assert mine(project, "ana") == {q[0]: "top", **dict.fromkeys(q[1:], "top")}
+        assert mine(project, "ana") == dict.fromkeys(q, "top")
         assert page.request.get(url + "media/" + q[0]).status == 200
         labeled = str(project.annotations["row"].iloc[0])
         assert page.request.get(url + "media/" + labeled).status == 404
     assert not [m for m in console if "Content Security Policy" in m], console
+
+
+#: The key of each class of the image project.
+KEYS = {"bottom": "1", "top": "2"}
 
 
 @pytest.mark.slow
@@ -423,34 +446,113 @@ def test_two_people_label_at_once(browser, tabular_run, tmp_path):
     project = copy(tabular_run, tmp_path)
     q = queued(project)
     with serving(project) as url:
-        ana, ben = sign_in(browser, url, "ana"), sign_in(browser, url, "ben")
-        for page in (ana, ben):
-            expect(page.locator("#item")).to_have_attribute("data-row", q[0])
+        ana = sign_in(browser, url, "ana")
+        expect(ana.locator("#item")).to_have_attribute("data-row", q[0])
+        ben = sign_in(browser, url, "ben")  # the first rows are ana's: ben gets others
+        expect(ben.locator("#item")).to_have_attribute("data-row", q[CLAIM])
         expect(ana.locator("#show th")).to_have_text(["f0", "f1", "f2", "f3"])
-        # A third person answers every row through the API while both pages answer too.
-        cy = session(url, "cy")
-        jobs = [{"row": row, "label": "class_2"} for row in q]
-        with ThreadPoolExecutor(len(jobs)) as pool:
-            sent = pool.map(lambda job: call(url + "api/answer", job, cookie=cy)[0], jobs)
-            ana.keyboard.press("1")
-            ben.keyboard.press("2")
-            expect(ben.locator("#item")).to_have_attribute("data-row", q[1])
-            ben.click("#buttons button[data-label='class_0']")
-            assert list(sent) == [200] * len(q)
+        ana.keyboard.press("1")
+        ben.keyboard.press("2")
+        expect(ana.locator("#item")).to_have_attribute("data-row", q[1])
+        expect(ben.locator("#item")).to_have_attribute("data-row", q[CLAIM + 1])
+        expect(ben.locator("#progress")).to_have_text("1 by you \u00b7 2 / 6 done")
         # The name is ana's: a third browser cannot take it.
         thief = sign_in(browser, url, "ana")
         expect(thief.locator("#login-error")).to_contain_text("in use; open your own link")
         expect(thief.locator("#work")).to_be_hidden()
-        expect(ana.locator("#progress")).to_have_text("1 / 6 answered by you")
-        expect(ben.locator("#progress")).to_have_text("2 / 6 answered by you")
         # The same person answering a row twice (another tab, say) is refused, on the page.
-        expect(ana.locator("#item")).to_have_attribute("data-row", q[1])
         assert call(url + "api/answer", {"row": q[1], "label": "class_1"},
                     cookie=session_cookie(ana))[0] == 200
         ana.keyboard.press("3")
         expect(ana.locator("#error")).to_contain_text("labeled already")
-        expect(ana.locator("#progress")).to_have_text("2 / 6 answered by you")
         expect(ana.locator("#item")).to_have_attribute("data-row", q[2])
+        expect(ana.locator("#progress")).to_have_text("2 by you \u00b7 3 / 6 done")
     assert mine(project, "ana") == {q[0]: "class_0", q[1]: "class_1"}
-    assert mine(project, "ben") == {q[0]: "class_1", q[1]: "class_0"}
-    assert mine(project, "cy") == dict.fromkeys(q, "class_2")
+    assert mine(project, "ben") == {q[CLAIM]: "class_1"}
+
+
+# ---- who labels what, and when ------------------------------------------------------------
+
+
+def test_people_get_rows_of_their_own_until_a_lease_runs_out(tabular_run, tmp_path):
+    project = copy(tabular_run, tmp_path)
+    q = queued(project)
+
+    def held(cookie):
+        state = json.loads(call(url + "api/state", cookie=cookie)[2])
+        return [item["row"] for item in state["items"]], state
+
+    with serving(project, lease=1.5) as url:
+        ana, ben, cy = session(url, "ana"), session(url, "ben"), session(url, "cy")
+        assert held(ana)[0] == q[:CLAIM] and held(ben)[0] == q[CLAIM:2 * CLAIM]
+        rows, state = held(cy)  # everything is held: cy waits
+        assert rows == [] and state["phase"] == "waiting"
+        assert "with other labelers" in state["message"]
+        assert held(ana)[0] == q[:CLAIM]  # asking again keeps one's rows
+        time.sleep(2)  # ana's and ben's pages are closed: their leases run out
+        assert held(cy)[0] == q[:CLAIM]
+        assert call(url + "api/answer", {"row": q[0], "label": "class_0"}, cookie=cy)[0] == 200
+        assert held(cy)[0] == [*q[1:CLAIM], q[CLAIM]]
+        # Skipping hands a row back to the others; the skipper sees it again only on asking.
+        body = json.loads(call(url + "api/skip", {"row": q[1]}, cookie=cy)[2])
+        assert q[1] not in [item["row"] for item in body["state"]["items"]]
+        assert held(ana)[0][0] == q[1]
+        body = json.loads(call(url + "api/skip", {"again": True}, cookie=cy)[2])
+        assert body["state"]["batch"] == {"size": 6, "left": 5}
+
+
+def test_an_item_shown_before_the_queue_moved_on_is_still_answered(tabular_run, tmp_path):
+    project = copy(tabular_run, tmp_path)
+    q = queued(project)
+    with serving(project) as url:
+        ana = session(url, "ana")
+        call(url + "api/state", cookie=ana)  # ana is shown q[0] ...
+        for row in q[1:]:
+            project.record(row, "class_1", "ben")
+        Project(project.path).next(batch=2, progress=False)  # ... when a new batch comes
+        status, _, body = call(url + "api/answer", {"row": q[0], "label": "class_0"},
+                               cookie=ana)
+        assert status == 200, body
+        assert json.loads(body)["state"]["round"] == 1
+    notes = Project(project.path).annotations
+    assert notes[notes["annotator"] == "ana"]["row"].astype(str).tolist() == [q[0]]
+
+
+def test_second_opinions_go_to_someone_who_has_not_labeled_the_row():
+    import pandas as pd
+
+    from autoal.dispatch import open_rows
+
+    picks = pd.DataFrame({"row": [1, 2, 3], "kind": ["new", "relabel", "new"]})
+    notes = pd.DataFrame({"row": [2, 3], "annotator": ["ana", "ben"],
+                          "label": ["a", "b"], "round": [0, 1]})
+    needed = open_rows(picks, notes, 0)
+    assert list(needed) == [1, 2]  # row 3 was answered since it was queued
+    assert "ana" in needed[1] and "ben" in needed[1]
+    assert "ana" not in needed[2] and "ben" in needed[2]
+
+
+@pytest.mark.slow
+def test_the_next_round_starts_on_its_own_and_a_stop_rule_ends_the_run(tabular_run,
+                                                                       tmp_path):
+    from autoal.stopping import Budget
+
+    project = copy(tabular_run, tmp_path)
+    q = queued(project)
+    server, url = make_server(project.path, port=0, batch=3, refill=0, stop=Budget(12))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        ana = session(url, "ana")
+        for row in q:
+            state = json.loads(call(url + "api/answer", {"row": row, "label": "class_0"},
+                                    cookie=ana)[2])["state"]
+        assert state["phase"] == "fitting" and "being prepared" in state["message"]
+        server.labeling.dispatcher.wait(timeout=300)
+        state = json.loads(call(url + "api/state", cookie=ana)[2])
+        assert state["round"] == 1 and state["items"] == []
+        assert state["phase"] == "stopped" and "label budget of 12 reached" in state["message"]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -179,7 +179,7 @@ def test_one_person_cannot_undo_or_see_anothers_answers(planted_run, tmp_path):
         assert call(url + "api/answer", {"row": q[4], "label": "top"}, cookie=ana)[0] == 200
         state = json.loads(call(url + "api/state?annotator=ana", cookie=ben)[2])
         assert state["annotator"] == "ben" and state["mine"] == [] and state["answered"] == 0
-        assert not any(item["answered_by_me"] for item in state["items"])
+        assert q[4] not in [item["row"] for item in state["items"]]  # answered: not open
         status, _, data = call(url + "api/undo", {"annotator": "ana"}, cookie=ben)
         assert status == 200 and json.loads(data)["undone"] is None
         # A name in the body is not who answers: the session is.
@@ -412,10 +412,11 @@ def test_in_the_browser_sessions_work_and_media_never_runs_script(browser, plant
         item, progress = page.locator("#item"), page.locator("#progress")
         expect(item).to_have_attribute("data-row", q[0])  # its image is refused: broken
         page.keyboard.press("2")
-        expect(progress).to_have_text("1 / 6 answered by you")
+        expect(progress).to_have_text("1 by you \u00b7 1 / 6 done")
         expect(item).to_have_attribute("data-row", q[1])
         page.keyboard.press("u")
-        expect(progress).to_have_text("0 / 6 answered by you")
+        expect(progress).to_have_text("0 by you \u00b7 0 / 6 done")
+        expect(item).to_have_attribute("data-row", q[0])
         for row in q[:3]:  # a symlink out, an HTML page, an SVG with a script
             response = page.goto(url + "media/" + row)
             assert response.status in (403, 415)
@@ -425,7 +426,7 @@ def test_in_the_browser_sessions_work_and_media_never_runs_script(browser, plant
         response = page.goto(url + "media/" + q[4])
         assert response.status == 200 and response.headers["content-type"] == "image/png"
         page.goto(url)
-        expect(progress).to_have_text("0 / 6 answered by you")  # still signed in
+        expect(progress).to_have_text("0 by you \u00b7 0 / 6 done")  # still signed in
         assert page.evaluate("() => document.cookie") == ""  # HttpOnly
         assert mine(project, "ana") == {}
         # A link signs its person in, in their own browser.
