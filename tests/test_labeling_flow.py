@@ -41,7 +41,10 @@ def start_page(run, cwd):
     process = subprocess.Popen(
         [AUTOAL, "label", str(run), "--port", "0", "--batch",
          str(BATCH)], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        # Ctrl+C must reach it even when these tests run as a background job, whose shell
+        # starts them with SIGINT ignored (an ignored signal stays ignored across exec).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in process.stdout:
         found = re.search(r"Labeling page: (http://\S+/)", line)
         if found:
