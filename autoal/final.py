@@ -38,8 +38,8 @@ Model families whose package is not installed (CatBoost, XGBoost, FastAI) are le
 out. ``time_limit=`` replaces the default; it bounds AutoGluon's fit (embedding the
 rows first comes on top). The embedding learner's final model reads the embeddings
 the rounds read: the run's backbones (packaged, loaded offline) and projections (PCA
-to ``dims``, fitted again on every row of the data, without labels, and saved as
-arrays); the multimodal learner fine-tunes its backbone for 10, 20 or 40 epochs.
+to ``dims``, and the text columns' n-gram features, fitted again on every row of the
+data, without labels, and saved as arrays); the multimodal learner fine-tunes its backbone for 10, 20 or 40 epochs.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ _PACKAGES = {"GBM": "lightgbm", "CAT": "catboost", "XGB": "xgboost", "FASTAI": "
              "NN_TORCH": "torch"}
 #: The learner settings that rebuild its features when predicting, by learner.
 _REBUILD = {"tabular": (),
-            "embedding": ("image_checkpoint", "text_checkpoint", "image_size", "dims"),
+            "embedding": ("image_checkpoint", "text_checkpoint", "image_size", "dims",
+                          "text_features"),
             "multimodal": ("image_checkpoint", "text_checkpoint")}
 #: The embedding learner's projections in the model's folder (NumPy arrays, no pickles).
 PROJECTIONS = "projections.npz"
@@ -224,9 +225,12 @@ def load(path) -> FinalModel:
     types = {f["name"]: f["type"] for f in info["features"]}
     learner = _learner(info["learner"], types, info["quality"])
     if info.get("projections"):
-        with np.load(folder / PROJECTIONS, allow_pickle=False) as arrays:
-            learner.set_projections({column: (arrays[f"mean_{i}"], arrays[f"components_{i}"])
-                                     for i, column in enumerate(info["projections"])})
+        with np.load(folder / PROJECTIONS, allow_pickle=False) as saved:
+            arrays = {}  # the i-th projection's arrays are saved as "<array>_<i>"
+            for key in saved.files:
+                array, i = key.rsplit("_", 1)
+                arrays.setdefault(info["projections"][int(i)], {})[array] = saved[key]
+            learner.set_projections(arrays)
     return FinalModel(folder, info, learner.load_model(folder / info["predictor"]))
 
 
@@ -363,8 +367,8 @@ def _fit(features: pd.DataFrame, labels: pd.Series, out: Path, *, label, classes
                 getattr(learner, "projections", None)) else {}
             if projections:
                 np.savez(partial / PROJECTIONS, **{
-                    f"{kind}_{i}": arrays[j] for i, arrays in enumerate(projections.values())
-                    for j, kind in enumerate(("mean", "components"))})
+                    f"{array}_{i}": values for i, arrays in enumerate(projections.values())
+                    for array, values in arrays.items()})
             oof = getattr(model, "oof_proba", None)
             accuracy = None
             if oof is not None:

@@ -381,6 +381,19 @@ class TabularModel:
         return self._encoder.transform(self._features(data))
 
 
+def _tier(hyperparameters, labels: pd.Series):
+    """``hyperparameters`` itself, or of tiers ``[(min_per_class, hyperparameters), ...]``
+    the last one the smallest class count of ``labels`` reaches."""
+    if not isinstance(hyperparameters, (list, tuple)):
+        return hyperparameters
+    if not hyperparameters or hyperparameters[0][0] != 0:
+        raise ValueError("The 'hyperparameters' parameter of TabularLearner, given as tiers, "
+                         "must be a list of (min_per_class, hyperparameters) pairs, the "
+                         f"first with min_per_class 0. Got {hyperparameters!r}.")
+    smallest = int(labels.value_counts().min())
+    return [models for least, models in hyperparameters if least <= smallest][-1]
+
+
 class TabularLearner(_InFolders):
     """AutoGluon ``TabularPredictor``, bagged so it yields out-of-fold probabilities.
 
@@ -388,7 +401,10 @@ class TabularLearner(_InFolders):
     ----------
     time_limit : seconds per fit, or None for no limit.
     presets : AutoGluon presets (default: none).
-    hyperparameters : AutoGluon hyperparameters (default: :data:`DEFAULT_TABULAR_MODELS`).
+    hyperparameters : AutoGluon hyperparameters (default: :data:`DEFAULT_TABULAR_MODELS`),
+        or tiers by labeled set size: a list of ``(min_per_class, hyperparameters)``
+        pairs, of which each fit uses the last whose ``min_per_class`` the training
+        rows' smallest class reaches (the first pair's must be 0).
     num_bag_folds : folds for bagging, >= 2; the out-of-fold probabilities score the
         labeled pool (random forests and extra trees, the default's models, are fitted
         once and give out-of-bag probabilities instead).
@@ -396,6 +412,9 @@ class TabularLearner(_InFolders):
         writes to a fresh ``fit-NNN`` folder in it (:meth:`with_context` picks the
         exact folder of one fit).
     seed : passed to AutoGluon models as ``random_seed``.
+    eval_metric : the AutoGluon metric its weighted ensemble maximises on the
+        out-of-fold probabilities (``"log_loss"``, ``"accuracy"``, ...). Whatever it is,
+        the model gives probabilities, and the out-of-fold ones.
     fit_kwargs : any other ``TabularPredictor.fit`` arguments.
     """
 
@@ -403,7 +422,7 @@ class TabularLearner(_InFolders):
 
     def __init__(self, *, time_limit=None, presets=None, hyperparameters=None,
                  num_bag_folds: int = 3, path=None, seed: int = 0, verbosity: int = 0,
-                 fit_kwargs=None):
+                 eval_metric: str = "log_loss", fit_kwargs=None):
         self.time_limit = time_limit
         self.presets = presets
         self.hyperparameters = hyperparameters
@@ -411,6 +430,7 @@ class TabularLearner(_InFolders):
         self.path = path
         self.seed = seed
         self.verbosity = verbosity
+        self.eval_metric = eval_metric
         self.fit_kwargs = fit_kwargs
         self._workspace = _Workspace(path)
 
@@ -446,11 +466,13 @@ class TabularLearner(_InFolders):
         train[label] = data[label].to_numpy()
         folds = min(self.num_bag_folds, int(train[label].value_counts().max()))
         predictor = TabularPredictor(
-            label=label, problem_type=_problem_type(train[label]), eval_metric="log_loss",
+            label=label, problem_type=_problem_type(train[label]),
+            eval_metric=self.eval_metric,
             path=str(self._workspace.new()), verbosity=self.verbosity,
         )
         kwargs = dict(presets=self.presets, time_limit=self.time_limit,
-                      hyperparameters=self.hyperparameters or DEFAULT_TABULAR_MODELS,
+                      hyperparameters=_tier(self.hyperparameters or DEFAULT_TABULAR_MODELS,
+                                            train[label]),
                       num_bag_folds=max(folds, 2), num_bag_sets=1, num_stack_levels=0,
                       ag_args_fit={"random_seed": self.seed},
                       # Folds one after another: Ray workers cost more than they save here.
@@ -485,6 +507,12 @@ class _Projection:
         return (np.asarray(vectors, dtype=np.float64) - self.mean_) @ self.components_.T
 
 
+#: ``EmbeddingLearner``'s ``text_features`` choices.
+TEXT_FEATURES = ("tfidf", None)
+#: The suffix naming a text column's n-gram features (and their projection).
+TFIDF = "__tfidf"
+
+
 class EmbeddingLearner(TabularLearner):
     """Frozen pretrained embeddings of image and text columns, then AutoGluon Tabular.
 
@@ -500,15 +528,23 @@ class EmbeddingLearner(TabularLearner):
     image_size : side in pixels images are resized to before embedding.
     dims : if set, reduce each embedding to this many principal components, fitted on
         every row given to :meth:`prepare` (no labels involved).
+    text_features : ``"tfidf"`` (default) to put beside each text column's sentence
+        embedding its character n-grams, reduced to ``dims`` (64 where None) columns
+        (:class:`autoal.text.TextLSA`, fitted on the rows given to :meth:`prepare`, no
+        labels); None for the sentence embedding alone.
     ray_address : None to embed in this process; else a Ray address (``"local"``,
         ``"auto"``, ``"ray://host:10001"``) to compute missing embeddings on Ray workers
         (see :func:`autoal.predict.init_ray`); the files must be readable there.
     """
 
     def __init__(self, *, column_types=None, image_checkpoint=None, text_checkpoint=None,
-                 image_size: int = 224, dims=64, progress: bool = True,
+                 image_size: int = 224, dims=64, text_features="tfidf", progress: bool = True,
                  hyperparameters=None, ray_address=None, **kwargs):
         super().__init__(hyperparameters=hyperparameters or DEFAULT_EMBEDDING_MODELS, **kwargs)
+        if text_features not in TEXT_FEATURES:
+            raise ValueError(f"The 'text_features' parameter of EmbeddingLearner must be one "
+                             f"of {list(TEXT_FEATURES)}. Got {text_features!r}.")
+        self.text_features = text_features
         self.column_types = column_types
         self.image_checkpoint = image_checkpoint
         self.text_checkpoint = text_checkpoint
@@ -552,36 +588,60 @@ class EmbeddingLearner(TabularLearner):
                 from sklearn.decomposition import PCA
 
                 self._projections[column] = PCA(self.dims, random_state=self.seed).fit(vectors)
-            # Each value's final (projected) vector, kept so rounds look rows up, not redo them.
+            if self.column_types_[column] == TEXT and self.text_features == "tfidf":
+                from .text import TextLSA
+
+                self._projections[column + TFIDF] = TextLSA(
+                    self.dims or 64, seed=self.seed).fit(data[column])
+            # Each value's final (projected) vectors, kept so rounds look rows up, not redo them.
             keys = pd.Index(data[column].to_numpy())
             first = ~keys.duplicated()
             self._tables[column] = (keys[first], self._vectors(column, data[column][first]))
         self.encoder_ = self._fit_encoder(data)
 
     def projections(self) -> dict:
-        """Each projected column's projection (fitted by :meth:`prepare`) as plain arrays:
-        ``{column: (mean, components)}``, shapes ``(d,)`` and ``(dims, d)``, what
-        :meth:`set_projections` takes back (a saved model keeps them so)."""
-        return {column: (np.asarray(p.mean_), np.asarray(p.components_))
-                for column, p in self._projections.items()}
+        """What :meth:`prepare` fitted to turn a column's vectors into features, as plain
+        arrays (what :meth:`set_projections` takes back; a saved model keeps them so):
+        ``{column: {"mean": (d,), "components": (dims, d)}}`` for each PCA of an
+        embedding, and ``{column + "__tfidf": TextLSA.arrays()}`` for each text column's
+        n-gram features (:class:`autoal.text.TextLSA`)."""
+        return {name: (p.arrays() if name.endswith(TFIDF) else
+                       {"mean": np.asarray(p.mean_), "components": np.asarray(p.components_)})
+                for name, p in self._projections.items()}
 
     def set_projections(self, projections: dict) -> None:
-        """Project each column of ``projections`` (as :meth:`projections` gives them) by
-        ``(x - mean) @ components.T``, as the fitted PCA did, without :meth:`prepare`."""
-        self._projections = {column: _Projection(mean, components)
-                             for column, (mean, components) in projections.items()}
+        """Use ``projections`` (as :meth:`projections` gives them) without :meth:`prepare`:
+        an embedding's PCA is ``(x - mean) @ components.T``."""
+        from .text import TextLSA
+
+        self._projections = {
+            name: (TextLSA.from_arrays(arrays) if name.endswith(TFIDF)
+                   else _Projection(arrays["mean"], arrays["components"]))
+            for name, arrays in projections.items()}
 
     def _vectors(self, column, values) -> np.ndarray:
+        """A column's features: its embedding (projected), then its n-gram features."""
         vectors = self._embedder(self._types()[column])(values)
         if column in self._projections:
             vectors = self._projections[column].transform(vectors)
-        return np.asarray(vectors, dtype=np.float32)
+        blocks = [np.asarray(vectors, dtype=np.float32)]
+        if column + TFIDF in self._projections:
+            blocks.append(self._projections[column + TFIDF].transform(values))
+        return np.hstack(blocks) if len(blocks) > 1 else blocks[0]
+
+    def _names(self, column, width) -> list:
+        """Feature names of a column's vectors: ``column__0000``, then ``column__tfidf__0000``."""
+        lsa = self._projections.get(column + TFIDF)
+        extra = len(lsa.components_) if lsa is not None else 0
+        return ([f"{column}__{i:04d}" for i in range(width - extra)]
+                + [f"{column}{TFIDF}__{i:04d}" for i in range(extra)])
 
     def _feature_groups(self, frame: pd.DataFrame) -> dict:
         """Each embedded column's dimensions share one scale in the encoder."""
         embedded = {c for c, t in self._types().items() if t in (IMAGE, TEXT)}
+        blocks = embedded | {c + TFIDF for c in embedded}
         return {name: name.rsplit("__", 1)[0] for name in frame.columns
-                if "__" in str(name) and name.rsplit("__", 1)[0] in embedded}
+                if "__" in str(name) and name.rsplit("__", 1)[0] in blocks}
 
     def _features(self, data: pd.DataFrame) -> pd.DataFrame:
         embedded = self._embedded_columns(data)
@@ -593,8 +653,7 @@ class EmbeddingLearner(TabularLearner):
                 vectors = table[positions]
             else:  # rows prepare() did not see
                 vectors = self._vectors(column, data[column])
-            names = [f"{column}__{i:04d}" for i in range(vectors.shape[1])]
-            blocks.append(pd.DataFrame(vectors, columns=names))
+            blocks.append(pd.DataFrame(vectors, columns=self._names(column, vectors.shape[1])))
         return pd.concat(blocks, axis=1)
 
 

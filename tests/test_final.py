@@ -385,7 +385,8 @@ def test_the_learner_is_described_by_what_rebuilds_its_features():
         "name": "tabular", "settings": {}}
     spec = final._spec_from_name("auto", {"text": "text"})  # no GPU here: embeddings
     assert spec == {"name": "embedding", "settings": {
-        "image_checkpoint": None, "text_checkpoint": None, "image_size": 224, "dims": 64}}
+        "image_checkpoint": None, "text_checkpoint": None, "image_size": 224, "dims": 64,
+        "text_features": "tfidf"}}
     described = {"class": "autoal.learners.CrossFitted", "params": {"learner": {
         "class": "autoal.learners.EmbeddingLearner", "params": {
             "dims": 4, "image_size": 96, "hyperparameters": {"LR": {}}}}}}
@@ -403,10 +404,14 @@ def test_an_embedding_model_rebuilds_its_features_when_loaded(texts, tmp_path):
     model = result.train(texts, time_limit=30, progress=False)
     info = model.info
     assert info["learner"] == {"name": "embedding", "settings": {
-        "image_checkpoint": None, "text_checkpoint": None, "image_size": 224, "dims": 4}}
-    assert info["projections"] == ["text"]  # the rounds' projection, kept as arrays
+        "image_checkpoint": None, "text_checkpoint": None, "image_size": 224, "dims": 4,
+        "text_features": "tfidf"}}
+    # The rounds' projection and the text's n-gram features, kept as arrays.
+    assert info["projections"] == ["text", "text__tfidf"]
     with np.load(tmp_path / "run" / "final" / "projections.npz", allow_pickle=False) as saved:
         assert saved["components_0"].shape == (4, 384)
+        assert saved["components_1"].shape == (4, len(saved["terms_1"]))
+        assert saved["terms_1"].dtype.kind == "U" and len(saved["idf_1"]) == len(saved["terms_1"])
     rows = pd.DataFrame({"text": ["the goalkeeper saved the last penalty of the match",
                                   "bake the cake with butter, sugar and flour"]})
     loaded = autoal.load(tmp_path / "run")

@@ -140,6 +140,23 @@ def test_with_context_fits_into_the_exact_folder(blobs, tmp_path):
     assert model.predict_proba(blobs.drop(columns=["label"]).iloc[:3]).shape == (3, 3)
 
 
+@pytest.mark.slow
+def test_tabular_learner_weighted_by_accuracy_still_gives_probabilities(blobs):
+    import autoal
+
+    learner = TabularLearner(eval_metric="accuracy", seed=1)
+    model = learner.fit(blobs.iloc[:24], "label")
+    assert model.predictor.eval_metric.name == "accuracy"
+    assert list(model.oof_proba.index) == list(blobs.index[:24])
+    assert np.allclose(model.oof_proba.sum(axis=1), 1.0)
+    probs = model.predict_proba(blobs.drop(columns=["label"]).iloc[24:])
+    assert probs.shape == (len(blobs) - 24, 3) and np.allclose(probs.sum(axis=1), 1.0)
+    # The strategies that read probabilities (auto: ActiveLab, margin) run on it.
+    result = autoal.loop(blobs, rounds=1, batch=6, init=2, learner=learner, progress=False)
+    assert result.history["n_labeled"].tolist() == [6, 12]
+    assert learner_settings(learner)["params"]["eval_metric"] == "accuracy"
+
+
 def test_with_context_shares_what_prepare_computed(blobs):
     learner = TabularLearner()
     learner.prepare(blobs.drop(columns=["label"]))
@@ -163,7 +180,7 @@ class FakeEmbedder:
 def test_embedding_learner_copies_reuse_the_embeddings_of_prepare():
     data = pd.DataFrame({"text": ["a cat", "a dog", "banana", "a cat"], "x": [1.0, 2, 3, 4]})
     learner = EmbeddingLearner(column_types={"text": "text", "x": "numerical"}, dims=None,
-                               progress=False)
+                               text_features=None, progress=False)
     embedder = learner._embedders["text"] = FakeEmbedder()
     learner.prepare(data)
     done = embedder.embedded
@@ -176,6 +193,37 @@ def test_embedding_learner_copies_reuse_the_embeddings_of_prepare():
     tables = learner._tables
     copied.prepare(data.iloc[:2])
     assert learner._tables is tables and len(learner._tables["text"][0]) == 3
+
+
+def test_embedding_learner_puts_the_texts_ngrams_beside_the_embedding():
+    from autoal.text import TextLSA
+
+    texts = ["Elizabeth smiled at Mr Darcy", "Mr Darcy bowed to Elizabeth", "Emma laughed",
+             "Emma and Mr Knightley walked", "Mr Knightley laughed at Emma", "Darcy smiled"]
+    data = pd.DataFrame({"text": texts})
+    learner = EmbeddingLearner(column_types={"text": "text"}, dims=2, progress=False)
+    learner._embedders["text"] = FakeEmbedder()
+    learner.prepare(data)
+    features = learner._features(data)
+    assert list(features.columns) == ["text__0000", "text__0001",
+                                      "text__tfidf__0000", "text__tfidf__0001"]
+    direct = TextLSA(2).fit(data["text"]).transform(data["text"])
+    np.testing.assert_allclose(features.iloc[:, 2:].to_numpy(), direct, rtol=1e-5, atol=1e-6)
+    # The n-grams share one scale in the encoder, apart from the embedding's dimensions.
+    groups = learner._feature_groups(features)
+    assert {groups[c] for c in features.columns} == {"text", "text__tfidf"}
+    # A model saved as arrays gives the same features for rows prepare() never saw.
+    new = pd.DataFrame({"text": ["Elizabeth and Emma", "a text with no name in it"]})
+    saved = learner.projections()
+    # (the fake embedding has 2 dimensions already, so it has no PCA)
+    assert set(saved) == {"text__tfidf"} and saved["text__tfidf"]["terms"].dtype.kind == "U"
+    rebuilt = EmbeddingLearner(column_types={"text": "text"}, dims=2, progress=False)
+    rebuilt._embedders["text"] = FakeEmbedder()
+    rebuilt.set_projections(saved)
+    np.testing.assert_allclose(rebuilt._features(new).to_numpy(),
+                               learner._features(new).to_numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="'text_features' parameter of EmbeddingLearner"):
+        EmbeddingLearner(text_features="bert")
 
 
 # ---- MultiModalLearner without MultiModal --------------------------------------------
