@@ -583,6 +583,23 @@ def test_auto_uses_row_features_when_the_model_has_them():
     assert not np.array_equal(with_rows.unlabeled, without.unlabeled)
 
 
+def test_auto_picks_new_rows_among_three_times_batch_smallest_margins():
+    from autoal.strategies import auto
+
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.ones(3), size=200)
+    labels = np.repeat(np.arange(3.0), 4)[:, None]  # past the warm-up
+    extra = dict(labels=labels, pred_probs=rng.dirichlet(np.ones(3), size=12), batch=5,
+                 features_unlabeled=rng.normal(size=(200, 4)),
+                 features_labeled=rng.normal(size=(12, 4)))
+    picked = np.argsort(auto(probs, rng=np.random.default_rng(0), **extra).unlabeled,
+                        kind="stable")[:5]
+    candidates = np.argsort(margin(probs).unlabeled, kind="stable")[:15]
+    assert set(picked) <= set(candidates)
+    # One per k-means cluster of those 15: not simply margin's 5 smallest.
+    assert set(picked) != set(candidates[:5])
+
+
 def test_optional_inputs_come_only_from_models_that_have_them(blobs):
     from autoal.strategies import auto
 
