@@ -62,14 +62,16 @@ from .data import CATEGORICAL, IMAGE, NUMERICAL, TEXT
 logger = logging.getLogger(__name__)
 
 #: Models refit every round: a random forest and extra trees, each bagged on its
-#: out-of-bag rows (one fit per model, no folds), blended by AutoGluon's weighted
-#: ensemble. Chosen by ``benchmarks/tabular_vs_forest.py`` (issue 16) on digits and
-#: Vehicle from 2 labels per class, against a plain scikit-learn random forest + margin:
-#: the earlier GBM + XT + LR was 2.5x slower on Vehicle and .05 below the forest at the
-#: start (LightGBM cannot split 2 rows per class), and LR beside RF + XT cost up to .05
-#: on digits. A richer tier for bigger labeled sets (those sets end at 200-320 labels)
-#: is not measured yet, so there is none.
-DEFAULT_TABULAR_MODELS = {"RF": {}, "XT": {}}
+#: out-of-bag rows (one fit per model, no folds), and distance-weighted neighbours
+#: (bagged in folds), blended by AutoGluon's weighted ensemble on out-of-fold accuracy
+#: (:class:`TabularLearner`'s ``eval_metric``). Chosen by
+#: ``benchmarks/tabular_vs_forest.py`` (issue 16) on digits and Vehicle from 2 labels
+#: per class, against a plain scikit-learn random forest + margin: the earlier GBM + XT
+#: + LR was 2.5x slower on Vehicle and .05 below the forest at the start (LightGBM
+#: cannot split 2 rows per class); LR beside RF + XT cost up to .05 on digits under
+#: log-loss weights and .03 under accuracy weights; with accuracy weights, neighbours
+#: get no weight while they are poor (2 labels per class) and lift the later rounds.
+DEFAULT_TABULAR_MODELS = {"RF": {}, "XT": {}, "KNN": {"weights": "distance"}}
 #: On embeddings, linear models and neighbours do well with few labels.
 DEFAULT_EMBEDDING_MODELS = {"LR": {}, "KNN": {"weights": "distance"}}
 
@@ -413,8 +415,9 @@ class TabularLearner(_InFolders):
         exact folder of one fit).
     seed : passed to AutoGluon models as ``random_seed``.
     eval_metric : the AutoGluon metric its weighted ensemble maximises on the
-        out-of-fold probabilities (``"log_loss"``, ``"accuracy"``, ...). Whatever it is,
-        the model gives probabilities, and the out-of-fold ones.
+        out-of-fold probabilities (``"log_loss"``, ``"accuracy"``, ...); default:
+        ``"accuracy"`` with the default models, ``"log_loss"`` with ``hyperparameters``
+        given. Whatever it is, the model gives probabilities, and the out-of-fold ones.
     fit_kwargs : any other ``TabularPredictor.fit`` arguments.
     """
 
@@ -422,7 +425,7 @@ class TabularLearner(_InFolders):
 
     def __init__(self, *, time_limit=None, presets=None, hyperparameters=None,
                  num_bag_folds: int = 3, path=None, seed: int = 0, verbosity: int = 0,
-                 eval_metric: str = "log_loss", fit_kwargs=None):
+                 eval_metric=None, fit_kwargs=None):
         self.time_limit = time_limit
         self.presets = presets
         self.hyperparameters = hyperparameters
@@ -467,7 +470,7 @@ class TabularLearner(_InFolders):
         folds = min(self.num_bag_folds, int(train[label].value_counts().max()))
         predictor = TabularPredictor(
             label=label, problem_type=_problem_type(train[label]),
-            eval_metric=self.eval_metric,
+            eval_metric=self.eval_metric or ("log_loss" if self.hyperparameters else "accuracy"),
             path=str(self._workspace.new()), verbosity=self.verbosity,
         )
         kwargs = dict(presets=self.presets, time_limit=self.time_limit,

@@ -56,8 +56,8 @@ def _named(strategy, name):
 
 #: Candidates for the default that are not registered strategies (by name here).
 CANDIDATES = {
-    "auto_beta3": _named(with_activelab(warm_up(diverse(margin, beta=3), first=typical)),
-                         "auto_beta3"),
+    name: _named(with_activelab(warm_up(diverse(margin, beta=beta), first=typical)), name)
+    for name, beta in (("auto_beta3", 3), ("auto_beta10", 10))  # auto, and auto until 0.1
 }
 SECONDS = ["fit_seconds", "predict_seconds", "score_seconds"]
 

@@ -102,6 +102,18 @@ CONFIGS = {
     "rf_xt_lr": {"hyperparameters": {"RF": {}, "XT": {}, "LR": {}}},
     "rf_xt_gbm": {"hyperparameters": {"RF": {}, "XT": {}, "GBM": {}}},
     "rf_xt_knn": {"hyperparameters": {"RF": {}, "XT": {}, "KNN": {"weights": "distance"}}},
+    # the ensemble weighted by out-of-fold accuracy instead of log-loss
+    "rf_xt_acc": {"hyperparameters": {"RF": {}, "XT": {}}, "eval_metric": "accuracy"},
+    "rf_xt_lr_acc": {"hyperparameters": {"RF": {}, "XT": {}, "LR": {}}, "eval_metric": "accuracy"},
+    "rf_xt_knn_acc": {"hyperparameters": {"RF": {}, "XT": {}, "KNN": {"weights": "distance"}},
+                      "eval_metric": "accuracy"},
+    # RF + XT while a class has fewer than 3 labels, then KNN beside them
+    "tier_knn_acc": {"hyperparameters": [(0, {"RF": {}, "XT": {}}),
+                                         (3, {"RF": {}, "XT": {},
+                                              "KNN": {"weights": "distance"}})],
+                     "eval_metric": "accuracy"},
+    "rf_xt_entropy": {"hyperparameters": {"RF": {"criterion": "entropy"},
+                                          "XT": {"criterion": "entropy"}}},
     # the default learner with the yardstick's strategy: the learner's part in a gap
     "default_margin": {"strategy": "margin"},
 }

@@ -10,7 +10,7 @@ from conftest import CountingLearner
 
 from autoal.learners import (
     LIGHTNING_LOGGERS, CrossFitted, EmbeddingLearner, MultiModalLearner, TabularLearner,
-    _logger_levels, learner_settings,
+    _logger_levels, _tier, learner_settings,
 )
 
 # ---- CrossFitted ---------------------------------------------------------------------
@@ -155,6 +155,17 @@ def test_tabular_learner_weighted_by_accuracy_still_gives_probabilities(blobs):
     result = autoal.loop(blobs, rounds=1, batch=6, init=2, learner=learner, progress=False)
     assert result.history["n_labeled"].tolist() == [6, 12]
     assert learner_settings(learner)["params"]["eval_metric"] == "accuracy"
+
+
+def test_tabular_tiers_follow_the_smallest_class():
+    few, more = {"RF": {}}, {"RF": {}, "KNN": {}}
+    tiers = [(0, few), (3, more)]
+    assert _tier(few, pd.Series(["a", "b"])) is few  # plain hyperparameters: as they are
+    assert _tier(tiers, pd.Series(list("aaabb"))) is few
+    assert _tier(tiers, pd.Series(list("aaabbb"))) is more
+    with pytest.raises(ValueError, match=r"The 'hyperparameters' parameter of TabularLearner, "
+                                         r"given as tiers, must .* first with min_per_class 0"):
+        _tier([(2, more)], pd.Series(list("aabb")))
 
 
 def test_with_context_shares_what_prepare_computed(blobs):
