@@ -383,6 +383,22 @@ class TabularModel:
         return self._encoder.transform(self._features(data))
 
 
+def _nothing_fitted(features: pd.DataFrame) -> str:
+    """Why AutoGluon fitted no model on ``features``, and what to do."""
+    columns = []
+    for column in features.columns[:10]:
+        values = features[column]
+        distinct = f", {values.nunique()} distinct of {len(values)}" if values.dtype == object \
+            else ""
+        columns.append(f"{column} ({values.dtype}{distinct})")
+    more = f" and {len(features.columns) - 10} more" if len(features.columns) > 10 else ""
+    return (f"AutoGluon could not fit any model: it found no usable feature among "
+            f"{', '.join(columns) or 'no columns'}{more}. A column of strings that are almost "
+            f"all different carries nothing as a category: if it holds words or short texts, "
+            f"type it as text (column_types={{'COLUMN': 'text'}}, or 'autoal init "
+            f"--column-types COLUMN=text'); if it is an ID, drop it (or give it to 'autoal init --id').")
+
+
 def _tier(hyperparameters, labels: pd.Series):
     """``hyperparameters`` itself, or of tiers ``[(min_per_class, hyperparameters), ...]``
     the last one the smallest class count of ``labels`` reaches."""
@@ -481,7 +497,12 @@ class TabularLearner(_InFolders):
                       # Folds one after another: Ray workers cost more than they save here.
                       ag_args_ensemble={"fold_fitting_strategy": "sequential_local"})
         kwargs.update(self.fit_kwargs or {})
-        predictor.fit(train, **kwargs)
+        try:
+            predictor.fit(train, **kwargs)
+        except RuntimeError as error:
+            if "No models were trained" not in str(error):
+                raise
+            raise ValueError(_nothing_fitted(train.drop(columns=[label]))) from None
         oof = predictor.predict_proba_oof(train_data=train, as_multiclass=True)
         oof = oof.set_axis(data.index) if len(oof) == len(data) else oof.reindex(data.index)
         encoder = getattr(self, "encoder_", None)

@@ -157,6 +157,15 @@ def test_tabular_learner_weighted_by_accuracy_still_gives_probabilities(blobs):
     assert learner_settings(learner)["params"]["eval_metric"] == "accuracy"
 
 
+@pytest.mark.slow
+def test_features_autogluon_cannot_use_are_named_with_what_to_do():
+    words = [f"{a}{b}" for a in ("glad", "sad", "calm", "grim") for b in "abcdefghij"]
+    data = pd.DataFrame({"word": words, "label": ["good", "bad"] * 20})
+    with pytest.raises(ValueError, match=r"no usable feature among word \(object, 40 distinct "
+                                         r"of 40\).*column_types=\{'COLUMN': 'text'\}"):
+        TabularLearner().fit(data, "label")
+
+
 def test_tabular_tiers_follow_the_smallest_class():
     few, more = {"RF": {}}, {"RF": {}, "KNN": {}}
     tiers = [(0, few), (3, more)]
