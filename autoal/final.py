@@ -17,7 +17,7 @@ On disk, in ``DIR/final/`` (or the folder given to :meth:`autoal.Result.train`):
                      what rebuilds its features, quality, AutoGluon's settings, labels per
                      class, the out-of-fold accuracy, when and how long it was fitted
     predictor/       AutoGluon's own saved predictor
-    projections.npz  the embedding learner's projections, as arrays (when it has some)
+    projections.npz  the embedding learner's projections and n-gram features, as arrays
 
 Nothing is pickled. A new model replaces the old one whole, once it is fitted; a fit
 that fails or is refused leaves the folder as it was.
@@ -39,7 +39,8 @@ out. ``time_limit=`` replaces the default; it bounds AutoGluon's fit (embedding 
 rows first comes on top). The embedding learner's final model reads the embeddings
 the rounds read: the run's backbones (packaged, loaded offline) and projections (PCA
 to ``dims``, and the text columns' n-gram features, fitted again on every row of the
-data, without labels, and saved as arrays); the multimodal learner fine-tunes its backbone for 10, 20 or 40 epochs.
+data, without labels, and saved as arrays); the multimodal learner fine-tunes its
+backbone for 10, 20 or 40 epochs.
 """
 
 from __future__ import annotations

@@ -385,18 +385,19 @@ class TabularModel:
 
 def _nothing_fitted(features: pd.DataFrame) -> str:
     """Why AutoGluon fitted no model on ``features``, and what to do."""
-    columns = []
-    for column in features.columns[:10]:
+    def described(column):
         values = features[column]
-        distinct = f", {values.nunique()} distinct of {len(values)}" if values.dtype == object \
-            else ""
-        columns.append(f"{column} ({values.dtype}{distinct})")
+        if values.dtype != object:
+            return f"{column} ({values.dtype})"
+        return f"{column} (object, {values.nunique()} distinct of {len(values)})"
+
     more = f" and {len(features.columns) - 10} more" if len(features.columns) > 10 else ""
     return (f"AutoGluon could not fit any model: it found no usable feature among "
-            f"{', '.join(columns) or 'no columns'}{more}. A column of strings that are almost "
-            f"all different carries nothing as a category: if it holds words or short texts, "
-            f"type it as text (column_types={{'COLUMN': 'text'}}, or 'autoal init "
-            f"--column-types COLUMN=text'); if it is an ID, drop it (or give it to 'autoal init --id').")
+            f"{', '.join(map(described, features.columns[:10])) or 'no columns'}{more}. A "
+            f"column of strings that are almost all different carries nothing as a category: "
+            f"if it holds words or short texts, type it as text (column_types={{'COLUMN': "
+            f"'text'}}, or 'autoal init --column-types COLUMN=text'); if it is an ID, drop it "
+            f"(or give it to 'autoal init --id').")
 
 
 def _tier(hyperparameters, labels: pd.Series):
@@ -651,7 +652,7 @@ class EmbeddingLearner(TabularLearner):
         blocks = [np.asarray(vectors, dtype=np.float32)]
         if column + TFIDF in self._projections:
             blocks.append(self._projections[column + TFIDF].transform(values))
-        return np.hstack(blocks) if len(blocks) > 1 else blocks[0]
+        return np.hstack(blocks)
 
     def _names(self, column, width) -> list:
         """Feature names of a column's vectors: ``column__0000``, then ``column__tfidf__0000``."""
