@@ -1,9 +1,11 @@
 """AutoGluon's private calls, in one place.
 
-autoal uses AutoGluon through its public API except where AutoGluon has none. The
-one such place is each bagged fold model's own probabilities (BALD and the other
-``"samples"`` strategies): AutoGluon predicts with a bag as a whole, and has no public
-per-fold prediction (https://github.com/autogluon/autogluon/issues/4180). So
+autoal uses AutoGluon through its public API except where AutoGluon has none. There
+are two such places.
+
+Each bagged fold model's own probabilities (BALD and the other ``"samples"``
+strategies): AutoGluon predicts with a bag as a whole, and has no public per-fold
+prediction (https://github.com/autogluon/autogluon/issues/4180). So
 :func:`fold_probabilities` reaches for
 
 - ``predictor._trainer.load_model(name)``: the fitted model object of a base model;
@@ -12,13 +14,24 @@ per-fold prediction (https://github.com/autogluon/autogluon/issues/4180). So
 - ``predictor._learner._post_process_predict_proba(...)``: the predictor's own
   conversion of internal probabilities to one column per class label.
 
+The package scan behind a predictor's metadata: every save and load of a
+``TabularPredictor`` reads the metadata of each installed package for its
+``metadata.json`` (0.2 s on 2 cores with autoal's dependencies; a fit saves twice), and
+has no option to skip it. :func:`tabular_predictor` replaces
+``autogluon.tabular.predictor.predictor.get_autogluon_metadata`` with a copy of its first
+answer: the installed packages do not change while autoal runs.
+
 Checked with ``autogluon.tabular`` :data:`CHECKED_WITH`. ``tests/test_autogluon.py``
 fits a tiny bagged predictor and checks these calls still exist, still take these
-arguments and that the fold models still average to the bag; an upgrade that breaks
-them fails there, and here with a :class:`RuntimeError` naming the call.
+arguments and that the fold models still average to the bag, and that after a first
+fit, a fit and a load scan no packages; an upgrade that breaks them fails there, and
+:func:`fold_probabilities` here with a :class:`RuntimeError` naming the call.
 """
 
 from __future__ import annotations
+
+import copy
+import functools
 
 import pandas as pd
 
@@ -36,6 +49,23 @@ def _broken(call: str, error: Exception) -> RuntimeError:
         f"for per-fold probabilities (autogluon#4180); it was checked with autogluon.tabular "
         f"{CHECKED_WITH} and this is {version}. Install autogluon.tabular=={CHECKED_WITH}, or "
         f"update autoal/_autogluon.py.")
+
+
+def tabular_predictor():
+    """``autogluon.tabular.TabularPredictor``, with the installed packages scanned once
+    per process for its metadata (see the module's docstring)."""
+    from autogluon.tabular.predictor import predictor
+
+    scan = getattr(predictor, "get_autogluon_metadata", None)
+    if scan is not None and not hasattr(scan, "scanned_once"):
+        first = functools.cache(scan)
+
+        def metadata():
+            return copy.deepcopy(first())
+
+        metadata.scanned_once = True
+        predictor.get_autogluon_metadata = metadata
+    return predictor.TabularPredictor
 
 
 def fold_probabilities(predictor, model_names, features: pd.DataFrame, index) -> list:

@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._autogluon import fold_probabilities
+from ._autogluon import fold_probabilities, tabular_predictor
 from ._checks import LEARNERS  # noqa: F401  (the learners by name, kept here too)
 from ._checks import check_int, check_learner, check_positive_or_none
 from ._describe import describe
@@ -480,8 +480,7 @@ class TabularLearner(_InFolders):
         return FeatureEncoder().fit(frame, groups=self._feature_groups(frame))
 
     def fit(self, data: pd.DataFrame, label: str) -> TabularModel:
-        from autogluon.tabular import TabularPredictor
-
+        TabularPredictor = tabular_predictor()
         train = self._features(data.drop(columns=[label]))
         train[label] = data[label].to_numpy()
         folds = min(self.num_bag_folds, int(train[label].value_counts().max()))
@@ -515,9 +514,7 @@ class TabularLearner(_InFolders):
         """The model a fit of this learner saved in ``path`` (AutoGluon's folder), ready
         to predict raw rows (the embedding learner embeds them first, so it must be set
         up as the one that fitted); it has no ``oof_proba`` and no ``embed``."""
-        from autogluon.tabular import TabularPredictor
-
-        return TabularModel(TabularPredictor.load(str(path), verbosity=0), None,
+        return TabularModel(tabular_predictor().load(str(path), verbosity=0), None,
                             self._features)
 
 

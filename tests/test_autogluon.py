@@ -2,6 +2,8 @@
 fit per learner and data kind, through loop()."""
 
 import inspect
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -69,6 +71,27 @@ def test_a_missing_private_call_is_an_error_naming_it():
                                            r".*autogluon#4180.*checked with autogluon\.tabular"):
         _autogluon.fold_probabilities(Predictor(), ["LightGBM_BAG_L1"], pd.DataFrame({"x": [1]}),
                                       pd.Index([0]))
+
+
+@pytest.mark.slow
+def test_installed_packages_are_scanned_once_for_the_predictors_metadata(blobs, tmp_path,
+                                                                         monkeypatch):
+    import importlib.metadata
+
+    learner = TabularLearner(hyperparameters={"LR": {}}, path=tmp_path)
+    learner.fit(blobs.iloc[:30], "label")
+    scans = []
+    distributions = importlib.metadata.distributions
+    monkeypatch.setattr(importlib.metadata, "distributions",
+                        lambda *a, **k: scans.append(1) or distributions(*a, **k))
+    model = learner.fit(blobs.iloc[:30], "label")
+    loaded = learner.load_model(model.predictor.path)
+    assert scans == []
+    # The metadata file still names the versions, as AutoGluon wrote it.
+    written = json.loads((Path(model.predictor.path) / "metadata.json").read_text())
+    assert written["packages"]["autogluon.tabular"] == written["version"]
+    rows = blobs.drop(columns=["label"]).iloc[:4]
+    assert np.allclose(loaded.predict_proba(rows), model.predict_proba(rows))
 
 
 # ---- learners ------------------------------------------------------------------------
