@@ -140,6 +140,11 @@ CONFIGS = {
     "rf_xt_knn_100": {"hyperparameters": {"RF": {"n_estimators": 100}, "XT": {"n_estimators": 100},
                                           "KNN": {"weights": "distance"}},
                       "eval_metric": "accuracy"},
+    # the default weighted by out-of-fold log-loss
+    "rf_xt_knn_100_logloss": {"hyperparameters": {"RF": {"n_estimators": 100},
+                                                  "XT": {"n_estimators": 100},
+                                                  "KNN": {"weights": "distance"}},
+                              "eval_metric": "log_loss"},
     # the same, neighbours only once every class has 3 labels
     "tier_100": {"hyperparameters": [(0, {"RF": {"n_estimators": 100},
                                           "XT": {"n_estimators": 100}}),
