@@ -402,17 +402,17 @@ def _nothing_fitted(features: pd.DataFrame) -> str:
             f"(or give it to 'autoal init --id').")
 
 
-def _tier(hyperparameters, labels: pd.Series):
-    """``hyperparameters`` itself, or of tiers ``[(min_per_class, hyperparameters), ...]``
-    the last one the smallest class count of ``labels`` reaches."""
-    if not isinstance(hyperparameters, (list, tuple)):
-        return hyperparameters
-    if not hyperparameters or hyperparameters[0][0] != 0:
-        raise ValueError("The 'hyperparameters' parameter of TabularLearner, given as tiers, "
-                         "must be a list of (min_per_class, hyperparameters) pairs, the "
-                         f"first with min_per_class 0. Got {hyperparameters!r}.")
+def _tier(value, labels: pd.Series, name: str = "hyperparameters"):
+    """``value`` itself, or of tiers ``[(min_per_class, value), ...]`` the last one the
+    smallest class count of ``labels`` reaches (``name``: the parameter, for the error)."""
+    if not isinstance(value, (list, tuple)):
+        return value
+    if not value or value[0][0] != 0:
+        raise ValueError(f"The {name!r} parameter of TabularLearner, given as tiers, "
+                         "must be a list of (min_per_class, value) pairs, the first with "
+                         f"min_per_class 0. Got {value!r}.")
     smallest = int(labels.value_counts().min())
-    return [models for least, models in hyperparameters if least <= smallest][-1]
+    return [chosen for least, chosen in value if least <= smallest][-1]
 
 
 class TabularLearner(_InFolders):
@@ -434,9 +434,10 @@ class TabularLearner(_InFolders):
         exact folder of one fit).
     seed : passed to AutoGluon models as ``random_seed``.
     eval_metric : the AutoGluon metric its weighted ensemble maximises on the
-        out-of-fold probabilities (``"log_loss"``, ``"accuracy"``, ...); default:
-        ``"accuracy"`` with the default models, ``"log_loss"`` with ``hyperparameters``
-        given. Whatever it is, the model gives probabilities, and the out-of-fold ones.
+        out-of-fold probabilities (``"log_loss"``, ``"accuracy"``, ...), or tiers of them
+        as for ``hyperparameters``; default: ``"accuracy"`` with the default models,
+        ``"log_loss"`` with ``hyperparameters`` given. Whatever it is, the model gives
+        probabilities, and the out-of-fold ones.
     fit_kwargs : any other ``TabularPredictor.fit`` arguments.
     """
 
@@ -488,7 +489,9 @@ class TabularLearner(_InFolders):
         folds = min(self.num_bag_folds, int(train[label].value_counts().max()))
         predictor = TabularPredictor(
             label=label, problem_type=_problem_type(train[label]),
-            eval_metric=self.eval_metric or ("log_loss" if self.hyperparameters else "accuracy"),
+            eval_metric=_tier(self.eval_metric or ("log_loss" if self.hyperparameters
+                                                   else "accuracy"),
+                              train[label], "eval_metric"),
             path=str(self._workspace.new()), verbosity=self.verbosity,
         )
         kwargs = dict(presets=self.presets, time_limit=self.time_limit,

@@ -145,6 +145,8 @@ CONFIGS = {
                                                   "XT": {"n_estimators": 100},
                                                   "KNN": {"weights": "distance"}},
                               "eval_metric": "log_loss"},
+    # the default blended by log-loss while a class has fewer than 3 labels, then accuracy
+    "metric_tier": {"eval_metric": [(0, "log_loss"), (3, "accuracy")]},
     # the same, neighbours only once every class has 3 labels
     "tier_100": {"hyperparameters": [(0, {"RF": {"n_estimators": 100},
                                           "XT": {"n_estimators": 100}}),

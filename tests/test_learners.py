@@ -9,8 +9,8 @@ import pytest
 from conftest import CountingLearner
 
 from autoal.learners import (
-    LIGHTNING_LOGGERS, CrossFitted, EmbeddingLearner, MultiModalLearner, TabularLearner,
-    _logger_levels, _tier, learner_settings,
+    LIGHTNING_LOGGERS, CrossFitted, EmbeddingLearner, MultiModalLearner,
+    TabularLearner, _logger_levels, _tier, learner_settings,
 )
 
 # ---- CrossFitted ---------------------------------------------------------------------
@@ -175,6 +175,21 @@ def test_tabular_tiers_follow_the_smallest_class():
     with pytest.raises(ValueError, match=r"The 'hyperparameters' parameter of TabularLearner, "
                                          r"given as tiers, must .* first with min_per_class 0"):
         _tier([(2, more)], pd.Series(list("aabb")))
+    # The metric may be tiered the same way.
+    metrics = [(0, "log_loss"), (3, "accuracy")]
+    assert _tier(metrics, pd.Series(list("aabbb")), "eval_metric") == "log_loss"
+    assert _tier(metrics, pd.Series(list("aaabbb")), "eval_metric") == "accuracy"
+    with pytest.raises(ValueError, match=r"The 'eval_metric' parameter"):
+        _tier([(1, "accuracy")], pd.Series(list("aabb")), "eval_metric")
+
+
+@pytest.mark.slow
+def test_tabular_learner_metric_tiers_follow_the_smallest_class(blobs):
+    learner = TabularLearner(eval_metric=[(0, "log_loss"), (3, "accuracy")])
+    two_each, three_each = blobs.groupby("label").head(2), blobs.groupby("label").head(3)
+    assert learner.fit(two_each, "label").predictor.eval_metric.name == "log_loss"
+    assert learner.fit(three_each, "label").predictor.eval_metric.name == "accuracy"
+    assert TabularLearner().fit(two_each, "label").predictor.eval_metric.name == "accuracy"
 
 
 def test_with_context_shares_what_prepare_computed(blobs):
