@@ -106,8 +106,12 @@ SETS = {
 #: The sets the default's settings were chosen on; the rest only report on it.
 CHOSEN_ON = ("digits", "vehicle")
 
+_KNN = {"weights": "distance"}
+_FORESTS_100 = {"RF": {"n_estimators": 100}, "XT": {"n_estimators": 100}}
+
 #: autoal contenders: name -> TabularLearner arguments (``default``: none, as shipped),
-#: and ``strategy`` where it is not ``auto``.
+#: and ``strategy`` where it is not ``auto``, ``standardize`` to z-score the numeric
+#: columns first.
 CONFIGS = {
     "default": {},
     "gbm_xt_lr": {"hyperparameters": {"GBM": {}, "XT": {}, "LR": {}}},
@@ -131,29 +135,21 @@ CONFIGS = {
                                           "XT": {"criterion": "entropy"}}},
     # the default learner with the yardstick's strategy: the learner's part in a gap
     "default_margin": {"strategy": "margin"},
-    # the default, and logistic regression beside it once every class has 10 labels
-    "tier_lr_acc": {"hyperparameters": [(0, {"RF": {}, "XT": {}, "KNN": {"weights": "distance"}}),
-                                        (10, {"RF": {}, "XT": {}, "KNN": {"weights": "distance"},
-                                              "LR": {}})],
+    # RF + XT + KNN (AutoGluon's 300 trees), and LR beside them once every class has 10 labels
+    "tier_lr_acc": {"hyperparameters": [(0, {"RF": {}, "XT": {}, "KNN": _KNN}),
+                                        (10, {"RF": {}, "XT": {}, "KNN": _KNN, "LR": {}})],
                     "eval_metric": "accuracy"},
-    # the default with 100 trees per forest (AutoGluon's default: 300), as the yardstick
-    "rf_xt_knn_100": {"hyperparameters": {"RF": {"n_estimators": 100}, "XT": {"n_estimators": 100},
-                                          "KNN": {"weights": "distance"}},
-                      "eval_metric": "accuracy"},
-    # the default weighted by out-of-fold log-loss
-    "rf_xt_knn_100_logloss": {"hyperparameters": {"RF": {"n_estimators": 100},
-                                                  "XT": {"n_estimators": 100},
-                                                  "KNN": {"weights": "distance"}},
+    # 100 trees per forest, as the yardstick has: the default since issue 16
+    "rf_xt_knn_100": {"hyperparameters": {**_FORESTS_100, "KNN": _KNN}, "eval_metric": "accuracy"},
+    "rf_xt_knn_100_logloss": {"hyperparameters": {**_FORESTS_100, "KNN": _KNN},
                               "eval_metric": "log_loss"},
     # the default blended by log-loss while a class has fewer than 3 labels, then accuracy
     "metric_tier": {"eval_metric": [(0, "log_loss"), (3, "accuracy")]},
-    # the same, neighbours only once every class has 3 labels
-    "tier_100": {"hyperparameters": [(0, {"RF": {"n_estimators": 100},
-                                          "XT": {"n_estimators": 100}}),
-                                     (3, {"RF": {"n_estimators": 100}, "XT": {"n_estimators": 100},
-                                          "KNN": {"weights": "distance"}})],
+    # rf_xt_knn_100 with the neighbours only once every class has 3 labels
+    "tier_100": {"hyperparameters": [(0, _FORESTS_100), (3, {**_FORESTS_100, "KNN": _KNN})],
                  "eval_metric": "accuracy"},
-    # EXPERIMENT: numeric columns z-scored on all rows first (trees do not care; KNN does)
+    # the default on numeric columns z-scored on all rows first: trees do not care, KNN
+    # does (AutoGluon's does not scale)
     "default_std": {"standardize": True},
 }
 FOREST = "forest_margin"
@@ -201,12 +197,17 @@ def forest_margin(df, test, init, *, rounds, batch, seed) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _config(name) -> tuple[dict, str, bool]:
+    """The contender ``name``'s TabularLearner arguments, strategy and ``standardize``."""
+    settings = dict(CONFIGS[name])
+    return settings, settings.pop("strategy", "auto"), settings.pop("standardize", False)
+
+
 def autoal_run(df, test, init, *, rounds, batch, seed, config) -> pd.DataFrame:
     """autoal's ``auto`` strategy (or the config's) with the learner ``config`` names,
     through autoal.loop."""
-    settings = dict(CONFIGS[config])
-    strategy = settings.pop("strategy", "auto")
-    if settings.pop("standardize", False):
+    settings, strategy, standardize = _config(config)
+    if standardize:
         numeric = df.drop(columns=["label"]).select_dtypes("number").columns
         df = df.copy()
         df[numeric] = (df[numeric] - df[numeric].mean()) / df[numeric].std().replace(0, 1)
@@ -230,9 +231,7 @@ def _version(who) -> str:
 
     if who == FOREST:
         return "v1"
-    settings = dict(CONFIGS[who])
-    strategy = settings.pop("strategy", "auto")
-    standardize = settings.pop("standardize", False)
+    settings, strategy, standardize = _config(who)
     described = [learners.learner_settings(autoal.TabularLearner(**settings))]
     if strategy != "auto":
         described.append(strategy)
