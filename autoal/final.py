@@ -432,8 +432,8 @@ def _learner(spec: dict, column_types: dict, quality: str, *, time_limit=None, s
         return EmbeddingLearner(column_types=column_types, progress=progress,
                                 hyperparameters=_portfolio(q["models"], DEFAULT_EMBEDDING_MODELS),
                                 **settings, **common)
-    return TabularLearner(hyperparameters=_portfolio(q["models"], DEFAULT_TABULAR_MODELS),
-                          **common)
+    richest = DEFAULT_TABULAR_MODELS[-1][1]  # the rounds' models at the most labels
+    return TabularLearner(hyperparameters=_portfolio(q["models"], richest), **common)
 
 
 def _portfolio(name, per_round: dict) -> dict:

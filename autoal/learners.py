@@ -61,21 +61,26 @@ from .data import CATEGORICAL, IMAGE, NUMERICAL, TEXT
 
 logger = logging.getLogger(__name__)
 
-#: Models refit every round: a random forest and extra trees of 100 trees each, bagged
-#: on their out-of-bag rows, and distance-weighted neighbours, scored leave-one-out (one
-#: fit per model, no folds), blended by AutoGluon's weighted ensemble on out-of-fold
-#: accuracy (:class:`TabularLearner`'s ``eval_metric``). Chosen by
-#: ``benchmarks/tabular_vs_forest.py`` (issue 16) on digits and Vehicle from 2 labels
-#: per class, against a plain scikit-learn random forest + margin: the earlier GBM + XT
-#: + LR was 2.5x slower on Vehicle and .05 below the forest at the start (LightGBM
-#: cannot split 2 rows per class); LR beside RF + XT cost up to .05 on digits under
-#: log-loss weights and .03 under accuracy weights; neighbours lift the later rounds;
-#: AutoGluon's 300 trees per forest took 2.5x the time and fell .008 below the forest
-#: on Vehicle where 100 stayed above it in every round; blending by log-loss (always, or
-#: while a class has fewer than 3 labels) or leaving the neighbours out until then put
-#: Vehicle below the forest in 2 rounds of 5 seeds.
-DEFAULT_TABULAR_MODELS = {"RF": {"n_estimators": 100}, "XT": {"n_estimators": 100},
-                          "KNN": {"weights": "distance"}}
+#: Models refit every round, in tiers by the smallest class's labels (as
+#: :class:`TabularLearner`'s ``hyperparameters`` may be given): a random forest and extra
+#: trees of 100 trees each, bagged on their out-of-bag rows, and distance-weighted
+#: neighbours, scored leave-one-out (one fit per model, no folds); from 10 labels in every
+#: class, logistic regression beside them (3-fold bagged). Blended by AutoGluon's weighted
+#: ensemble on out-of-fold accuracy (:class:`TabularLearner`'s ``eval_metric``). Chosen by
+#: ``benchmarks/tabular_vs_forest.py`` (issue 16) on digits, Vehicle, breast cancer and
+#: Pima from 2 labels per class, against a plain scikit-learn random forest + margin: the
+#: earlier GBM + XT + LR was 2.5x slower on Vehicle and .05 below the forest at the start
+#: (LightGBM cannot split 2 rows per class); LR from the start cost .14 on breast cancer
+#: at 2 labels per class, LightGBM from 20 labels per class lifted nothing; AutoGluon's 300
+#: trees per forest took 2.5x the time and fell .008 below the forest on Vehicle; blending
+#: by log-loss (always, or while a class has fewer than 3 labels) or leaving the
+#: neighbours out until then put Vehicle below the forest in 2 rounds of 5 seeds.
+DEFAULT_TABULAR_MODELS = [
+    (0, {"RF": {"n_estimators": 100}, "XT": {"n_estimators": 100},
+         "KNN": {"weights": "distance"}}),
+    (10, {"RF": {"n_estimators": 100}, "XT": {"n_estimators": 100},
+          "KNN": {"weights": "distance"}, "LR": {}}),
+]
 #: On embeddings, linear models and neighbours do well with few labels.
 DEFAULT_EMBEDDING_MODELS = {"LR": {}, "KNN": {"weights": "distance"}}
 
@@ -424,13 +429,13 @@ class TabularLearner(_InFolders):
     ----------
     time_limit : seconds per fit, or None for no limit.
     presets : AutoGluon presets (default: none).
-    hyperparameters : AutoGluon hyperparameters (default: :data:`DEFAULT_TABULAR_MODELS`),
-        or tiers by labeled set size: a list of ``(min_per_class, hyperparameters)``
-        pairs, of which each fit uses the last whose ``min_per_class`` the training
-        rows' smallest class reaches (the first pair's must be 0).
+    hyperparameters : AutoGluon hyperparameters, or tiers by labeled set size: a list of
+        ``(min_per_class, hyperparameters)`` pairs, of which each fit uses the last whose
+        ``min_per_class`` the training rows' smallest class reaches (the first pair's
+        must be 0). Default: the tiers of :data:`DEFAULT_TABULAR_MODELS`.
     num_bag_folds : folds for bagging, >= 2; the out-of-fold probabilities score the
-        labeled pool (random forests and extra trees, the default's models, are fitted
-        once and give out-of-bag probabilities instead).
+        labeled pool (random forests and extra trees are fitted once and give out-of-bag
+        probabilities instead, neighbours leave-one-out ones).
     path : folder for AutoGluon's files (default: a temporary folder); each fit
         writes to a fresh ``fit-NNN`` folder in it (:meth:`with_context` picks the
         exact folder of one fit).

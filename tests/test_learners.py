@@ -192,6 +192,24 @@ def test_tabular_learner_metric_tiers_follow_the_smallest_class(blobs):
     assert TabularLearner().fit(two_each, "label").predictor.eval_metric.name == "accuracy"
 
 
+@pytest.mark.slow
+def test_the_default_adds_logistic_regression_once_every_class_has_its_tiers_labels(blobs):
+    from autoal.learners import DEFAULT_TABULAR_MODELS
+
+    (_, few), (least, more) = DEFAULT_TABULAR_MODELS
+    assert set(more) - set(few) == {"LR"}
+    short = pd.concat([blobs[blobs["label"] != "class_0"],
+                       blobs[blobs["label"] == "class_0"].head(least - 1)])
+    enough = pd.concat([short, blobs[blobs["label"] == "class_0"].iloc[least - 1:least]])
+
+    def families(data):
+        models = TabularLearner().fit(data, "label").predictor.model_names()
+        return {name.split("_")[0] for name in models if not name.startswith("Weighted")}
+
+    assert families(short) == {"RandomForest", "ExtraTrees", "KNeighbors"}
+    assert families(enough) == {"RandomForest", "ExtraTrees", "KNeighbors", "LinearModel"}
+
+
 def test_with_context_shares_what_prepare_computed(blobs):
     learner = TabularLearner()
     learner.prepare(blobs.drop(columns=["label"]))
