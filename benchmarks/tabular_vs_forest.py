@@ -121,6 +121,8 @@ CHOSEN_ON = ("digits", "vehicle", "breast_cancer", "pima")
 _KNN = {"weights": "distance"}
 _FORESTS_100 = {"RF": {"n_estimators": 100}, "XT": {"n_estimators": 100}}
 _RF_XT_KNN = {**_FORESTS_100, "KNN": _KNN}
+_RF_XT_KNN_LR = {**_RF_XT_KNN, "LR": {}}
+_RF_XT_KNN_300 = {"RF": {}, "XT": {}, "KNN": _KNN}  # AutoGluon's 300 trees per forest
 
 #: autoal contenders: name -> TabularLearner arguments (``default``: none, as shipped),
 #: and ``strategy`` where it is not ``auto``, ``standardize`` to z-score the numeric
@@ -133,12 +135,11 @@ CONFIGS = {
     "rf_xt": {"hyperparameters": {"RF": {}, "XT": {}}},
     "rf_xt_lr": {"hyperparameters": {"RF": {}, "XT": {}, "LR": {}}},
     "rf_xt_gbm": {"hyperparameters": {"RF": {}, "XT": {}, "GBM": {}}},
-    "rf_xt_knn": {"hyperparameters": {"RF": {}, "XT": {}, "KNN": {"weights": "distance"}}},
+    "rf_xt_knn": {"hyperparameters": _RF_XT_KNN_300},
     # the ensemble weighted by out-of-fold accuracy instead of log-loss
     "rf_xt_acc": {"hyperparameters": {"RF": {}, "XT": {}}, "eval_metric": "accuracy"},
     "rf_xt_lr_acc": {"hyperparameters": {"RF": {}, "XT": {}, "LR": {}}, "eval_metric": "accuracy"},
-    "rf_xt_knn_acc": {"hyperparameters": {"RF": {}, "XT": {}, "KNN": {"weights": "distance"}},
-                      "eval_metric": "accuracy"},
+    "rf_xt_knn_acc": {"hyperparameters": _RF_XT_KNN_300, "eval_metric": "accuracy"},
     # RF + XT while a class has fewer than 3 labels, then KNN beside them
     "tier_knn_acc": {"hyperparameters": [(0, {"RF": {}, "XT": {}}),
                                          (3, {"RF": {}, "XT": {},
@@ -149,8 +150,7 @@ CONFIGS = {
     # the default learner with the yardstick's strategy: the learner's part in a gap
     "default_margin": {"strategy": "margin"},
     # RF + XT + KNN (AutoGluon's 300 trees), and LR beside them once every class has 10 labels
-    "tier_lr_acc": {"hyperparameters": [(0, {"RF": {}, "XT": {}, "KNN": _KNN}),
-                                        (10, {"RF": {}, "XT": {}, "KNN": _KNN, "LR": {}})],
+    "tier_lr_acc": {"hyperparameters": [(0, _RF_XT_KNN_300), (10, {**_RF_XT_KNN_300, "LR": {}})],
                     "eval_metric": "accuracy"},
     # 100 trees per forest, as the yardstick has: the default's first tier
     "rf_xt_knn_100": {"hyperparameters": _RF_XT_KNN, "eval_metric": "accuracy"},
@@ -165,15 +165,15 @@ CONFIGS = {
     "default_std": {"standardize": True},
     # a richer tier as labels grow: LR, or LightGBM, beside rf_xt_knn_100 once every
     # class has 20 labels (rich_lr_10: 10, the default since); and LR from the start
-    "rich_lr": {"hyperparameters": [(0, _RF_XT_KNN), (20, {**_RF_XT_KNN, "LR": {}})],
+    "rich_lr": {"hyperparameters": [(0, _RF_XT_KNN), (20, _RF_XT_KNN_LR)],
                 "eval_metric": "accuracy"},
     "rich_gbm": {"hyperparameters": [(0, _RF_XT_KNN), (20, {**_RF_XT_KNN, "GBM": {}})],
                  "eval_metric": "accuracy"},
-    "default_lr": {"hyperparameters": {**_RF_XT_KNN, "LR": {}}, "eval_metric": "accuracy"},
-    "rich_lr_10": {"hyperparameters": [(0, _RF_XT_KNN), (10, {**_RF_XT_KNN, "LR": {}})],
+    "default_lr": {"hyperparameters": _RF_XT_KNN_LR, "eval_metric": "accuracy"},
+    "rich_lr_10": {"hyperparameters": [(0, _RF_XT_KNN), (10, _RF_XT_KNN_LR)],
                    "eval_metric": "accuracy"},
     # rich_lr, blended by log-loss while a class has fewer than 3 labels
-    "rich_lr_tier": {"hyperparameters": [(0, _RF_XT_KNN), (20, {**_RF_XT_KNN, "LR": {}})],
+    "rich_lr_tier": {"hyperparameters": [(0, _RF_XT_KNN), (20, _RF_XT_KNN_LR)],
                      "eval_metric": [(0, "log_loss"), (3, "accuracy")]},
 }
 FOREST = "forest_margin"

@@ -9,8 +9,8 @@ import pytest
 from conftest import CountingLearner
 
 from autoal.learners import (
-    LIGHTNING_LOGGERS, CrossFitted, EmbeddingLearner, MultiModalLearner,
-    TabularLearner, _logger_levels, _tier, learner_settings,
+    LIGHTNING_LOGGERS, CrossFitted, EmbeddingLearner, MultiModalLearner, TabularLearner,
+    _logger_levels, _tier, learner_settings,
 )
 
 # ---- CrossFitted ---------------------------------------------------------------------
