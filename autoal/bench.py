@@ -19,6 +19,8 @@ import pandas as pd
 
 from ._checks import check_int
 from ._describe import describe
+from .data import infer_column_types
+from .learners import default_models, make_learner
 from .loop import loop
 from .plotting import plot_bench
 from .rundir import RunDir, fingerprint, write_csv, write_json
@@ -170,7 +172,20 @@ def _run_settings(df: pd.DataFrame, **loop_kwargs) -> dict:
     bound.apply_defaults()
     settings = {key: describe(value) for key, value in bound.arguments.items()
                 if key not in ("df", "progress")}
-    return {**settings, "data": fingerprint(df)}
+    return {**settings, "default_models": _default_models(df, bound.arguments),
+            "data": fingerprint(df)}
+
+
+def _default_models(df: pd.DataFrame, arguments: dict):
+    """The default models the run's learner fits (:func:`autoal.learners.default_models`),
+    so that a curve saved by an autoal of other defaults runs again."""
+    learner = arguments["learner"]
+    if isinstance(learner, str):
+        types = infer_column_types(df, exclude=[arguments["label"]],
+                                   column_types=arguments["column_types"],
+                                   base_dir=arguments["base_dir"])
+        learner = make_learner(learner, column_types=types, progress=False)
+    return default_models(learner)
 
 
 def _plain(settings: dict) -> dict:

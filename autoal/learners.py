@@ -209,6 +209,18 @@ def learner_settings(learner) -> dict:
     return describe(learner, leave_out=_NOT_SETTINGS)
 
 
+def default_models(learner):
+    """The AutoGluon models ``learner`` fits by default (:data:`DEFAULT_TABULAR_MODELS`, as
+    JSON types), or None where it was given its own: what a newer autoal may change under a
+    run that :func:`learner_settings` describes with ``hyperparameters=None``."""
+    while isinstance(learner, CrossFitted):
+        learner = learner.learner
+    # EmbeddingLearner stores its default as its hyperparameters, so learner_settings has it.
+    if type(learner) is TabularLearner and learner.hyperparameters is None:
+        return describe(DEFAULT_TABULAR_MODELS)
+    return None
+
+
 def _problem_type(y: pd.Series) -> str:
     return "binary" if y.nunique() == 2 else "multiclass"
 

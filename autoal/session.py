@@ -19,6 +19,7 @@ carry round ``r + 1``: the first round whose model trains on them. Before the fi
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -35,8 +36,8 @@ import pandas as pd
 
 from . import annotations as ann
 from ._checks import check_int, clean_label, damaged, format_examples
-from .learners import (CrossFitted, FeatureEncoder, discard, feature_columns, learner_settings,
-                       make_learner)
+from .learners import (CrossFitted, FeatureEncoder, default_models, discard, feature_columns,
+                       learner_settings, make_learner)
 from .pool import ROUND, STOP
 from .predict import align_proba, predict_pool, strategy_inputs
 from .rundir import Decoder, missing_state, write_csv
@@ -143,10 +144,11 @@ class Session:
         """The session saved in ``store``, after its last round written in full.
         ``check`` compares the settings with the stored ones (:data:`RESUME_KEYS`)."""
         session = cls(pool, settings, store, oracle=oracle, stop=stop, kind=kind)
-        if check:
-            store.check(session.config(), RESUME_KEYS)
-        else:
-            store.config()  # the format version
+        # (without the check, reading the configuration checks its format version)
+        stored = store.check(session.config(), RESUME_KEYS) if check else store.config()
+        if stored.get("default_models") is not None:  # not made unless the run had them
+            _check_default_models(store.path, stored["default_models"],
+                                  default_models(session.learner))
         session._load()
         return session
 
@@ -163,6 +165,7 @@ class Session:
                 "time_limit": self.settings.time_limit,
                 "classes": list(self.pool.classes), "column_types": self.pool.column_types,
                 "learner": learner_settings(self.learner),
+                "default_models": default_models(self.learner),
                 "annotators": list(getattr(self.oracle, "annotators", None) or []),
                 **self.pool.data_key}
 
@@ -677,6 +680,17 @@ class Session:
             return
         with self.store.lock(name, timeout=60):
             yield
+
+
+def _check_default_models(path, stored, now) -> None:
+    """Warn where the run in ``path`` was started by an autoal of other default models
+    (``stored``) than this one's (``now``): its rounds from here on fit this autoal's."""
+    if now is None or stored == json.loads(json.dumps(now)):
+        return
+    warnings.warn(f"The run in {path} was started by an autoal whose default models were "
+                  f"other than this one's: its rounds so far fitted {stored}, its rounds from "
+                  f"here on fit {now}. To keep the run's models, finish it with the autoal "
+                  f"that started it.", stacklevel=3)
 
 
 def check_features(strategy, learner, features: pd.DataFrame, column_types: dict) -> None:

@@ -21,8 +21,8 @@ random's final accuracy); the worst gap of the mean curve to random and to margi
 gap to each; seconds per round (fit + predict + score, mean over rounds and seeds).
 Then the mean accuracy per round. Runs are saved in ``--out/<set>/`` and loaded, not
 rerun, when their settings match (the learner is made here, so its parameters are part
-of them: ``--learner-option text_features=none``; ``--tag`` names a variant of the
-code). Timings are wall-clock on a possibly shared machine; the core count and load are
+of them: ``--learner-option text_features=none``, and so are autoal's default tabular
+models; ``--tag`` names a variant of the code). Timings are wall-clock on a possibly shared machine; the core count and load are
 printed.
 """
 

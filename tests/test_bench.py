@@ -74,6 +74,28 @@ def test_a_saved_run_is_reused_only_with_the_same_settings_and_data(blobs, tmp_p
     assert "these settings changed: learner" in caplog.text  # a learner's parameter counts
 
 
+@pytest.mark.slow
+def test_a_run_saved_by_an_autoal_of_other_default_models_runs_again(blobs, tmp_path, caplog):
+    from autoal.learners import DEFAULT_TABULAR_MODELS
+
+    caplog.set_level(logging.INFO, logger="autoal.bench")
+    out = tmp_path / "b"
+    run = dict(strategies=["margin"], seeds=[0], rounds=1, batch=4, init=2, progress=False,
+               out=out)
+    autoal.bench(blobs, learner="tabular", **run)
+    settings = json.loads((out / "margin-seed0.json").read_text())
+    assert settings["default_models"] == json.loads(json.dumps(DEFAULT_TABULAR_MODELS))
+    # as an autoal of other defaults (an earlier one) would have written it
+    (out / "margin-seed0.json").write_text(
+        json.dumps({**settings, "default_models": {"GBM": {}, "XT": {}, "LR": {}}}))
+    caplog.clear()
+    autoal.bench(blobs, learner="tabular", **run)
+    assert "these settings changed: default_models" in caplog.text
+    caplog.clear()
+    autoal.bench(blobs, learner="tabular", **run)  # saved again with this autoal's defaults
+    assert "already done" in caplog.text and "saved by another run" not in caplog.text
+
+
 def test_a_run_saved_without_its_settings_runs_again(blobs, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="autoal.bench")
     out = tmp_path / "b"

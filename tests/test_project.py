@@ -5,6 +5,7 @@ import json
 import shutil
 import subprocess
 import sys
+import warnings
 
 import pandas as pd
 import pytest
@@ -52,6 +53,19 @@ def test_init_keeps_the_given_labels_and_the_pool(project):
     assert project.classes == ["class_0", "class_1", "class_2"]
     config = json.loads((project.path / "autoal.json").read_text())
     assert config["kind"] == "project" and config["format_version"] == FORMAT_VERSION
+
+
+def test_a_project_opened_by_an_autoal_of_other_default_models_says_so(project):
+    config = json.loads((project.path / "autoal.json").read_text())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # this autoal's defaults: no word
+        Project(project.path)
+    # as an autoal of other defaults (an earlier one) would have written it
+    (project.path / "autoal.json").write_text(
+        json.dumps({**config, "default_models": {"GBM": {}, "XT": {}, "LR": {}}}))
+    with pytest.warns(UserWarning, match=r"fitted \{'GBM'.*from here on fit \[\[0, \{'RF'"):
+        reopened = Project(project.path)
+    assert reopened.status()["round"] == project.status()["round"]
 
 
 def test_next_writes_a_queue_of_pool_rows(project):

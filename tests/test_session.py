@@ -2,7 +2,9 @@
 temporary folders and the settings record."""
 
 import gc
+import json
 import tempfile
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -93,6 +95,29 @@ def test_a_changed_learner_setting_is_refused_on_resume(blobs, tmp_path):
     small_loop(blobs, tmp_path, learner=CountingLearner(oof=True))
     with pytest.raises(ValueError, match="other settings.*learner"):
         small_loop(blobs, tmp_path, learner=CountingLearner(oof=False))
+
+
+@pytest.mark.slow
+def test_a_run_resumed_by_an_autoal_of_other_default_models_says_so(blobs, tmp_path):
+    from autoal.learners import DEFAULT_TABULAR_MODELS
+    from autoal._checks import read_json
+    from autoal.rundir import write_json
+
+    small_loop(blobs, tmp_path / "own", rounds=0)
+    assert read_json(tmp_path / "own" / "autoal.json")["default_models"] is None
+    small_loop(blobs, tmp_path, rounds=1, learner=autoal.TabularLearner())
+    config = read_json(tmp_path / "autoal.json")
+    assert config["default_models"] == json.loads(json.dumps(DEFAULT_TABULAR_MODELS))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same defaults: no word
+        small_loop(blobs, tmp_path, rounds=1, learner=autoal.TabularLearner())
+    # as an autoal of other defaults (an earlier one) would have written it
+    write_json(tmp_path / "autoal.json",
+               {**config, "default_models": {"GBM": {}, "XT": {}, "LR": {}}})
+    with pytest.warns(UserWarning, match=r"(?s)other than this one's: its rounds so far "
+                                         r"fitted \{'GBM'.*from here on fit \[\[0, \{'RF'"):
+        resumed = small_loop(blobs, tmp_path, rounds=2, learner=autoal.TabularLearner())
+    assert resumed.history["round"].tolist() == [0, 1, 2]
 
 
 def test_settings_are_checked_once_with_named_errors():
