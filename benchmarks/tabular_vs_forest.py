@@ -126,7 +126,7 @@ _RF_XT_KNN_300 = {"RF": {}, "XT": {}, "KNN": _KNN}  # AutoGluon's 300 trees per 
 
 #: autoal contenders: name -> TabularLearner arguments (``default``: none, as shipped),
 #: and ``strategy`` where it is not ``auto``, ``standardize`` to z-score the numeric
-#: columns first.
+#: columns first, ``onehot`` to turn the categories into 0/1 columns first.
 CONFIGS = {
     "default": {},
     "gbm_xt_lr": {"hyperparameters": {"GBM": {}, "XT": {}, "LR": {}}},
@@ -163,6 +163,13 @@ CONFIGS = {
     # the default on numeric columns z-scored on all rows first: trees do not care, KNN
     # does (AutoGluon's does not scale)
     "default_std": {"standardize": True},
+    # the default, and AutoGluon's forest alone, on the categories as 0/1 columns (the
+    # yardstick's): AutoGluon's trees split category codes
+    "default_onehot": {"onehot": True},
+    "rf_100_margin": {"hyperparameters": {"RF": {"n_estimators": 100}},
+                      "eval_metric": "accuracy", "strategy": "margin"},
+    "rf_100_onehot": {"hyperparameters": {"RF": {"n_estimators": 100}},
+                      "eval_metric": "accuracy", "onehot": True},
     # a richer tier as labels grow: LR, or LightGBM, beside rf_xt_knn_100 once every
     # class has 20 labels (rich_lr_10: 10, the default since); and LR from the start
     "rich_lr": {"hyperparameters": [(0, _RF_XT_KNN), (20, _RF_XT_KNN_LR)],
@@ -221,20 +228,25 @@ def forest_margin(df, test, init, *, rounds, batch, seed) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _config(name) -> tuple[dict, str, bool]:
-    """The contender ``name``'s TabularLearner arguments, strategy and ``standardize``."""
+def _config(name) -> tuple[dict, str, list]:
+    """The contender ``name``'s TabularLearner arguments, strategy, and what is done to the
+    columns first (``standardize``, ``onehot``)."""
     settings = dict(CONFIGS[name])
-    return settings, settings.pop("strategy", "auto"), settings.pop("standardize", False)
+    strategy = settings.pop("strategy", "auto")
+    return settings, strategy, [step for step in ("standardize", "onehot")
+                                if settings.pop(step, False)]
 
 
 def autoal_run(df, test, init, *, rounds, batch, seed, config) -> pd.DataFrame:
     """autoal's ``auto`` strategy (or the config's) with the learner ``config`` names,
     through autoal.loop."""
-    settings, strategy, standardize = _config(config)
-    if standardize:
+    settings, strategy, steps = _config(config)
+    if "standardize" in steps:
         numeric = df.drop(columns=["label"]).select_dtypes("number").columns
         df = df.copy()
         df[numeric] = (df[numeric] - df[numeric].mean()) / df[numeric].std().replace(0, 1)
+    if "onehot" in steps:  # as the yardstick has them
+        df = pd.get_dummies(df.drop(columns=["label"]), dtype=float).assign(label=df["label"])
     learner = autoal.TabularLearner(seed=seed, **settings)
     result = autoal.loop(df, rounds=rounds, batch=batch, strategy=strategy, init=list(init),
                          test=list(test), learner=learner, seed=seed, progress=False)
@@ -255,12 +267,11 @@ def _version(who) -> str:
 
     if who == FOREST:
         return "v1"
-    settings, strategy, standardize = _config(who)
+    settings, strategy, steps = _config(who)
     described = [learners.learner_settings(autoal.TabularLearner(**settings))]
     if strategy != "auto":
         described.append(strategy)
-    if standardize:
-        described.append("standardize")
+    described += steps
     if "hyperparameters" not in settings:
         described.append(learners.describe(learners.DEFAULT_TABULAR_MODELS))
     return hashlib.sha1(json.dumps(described, sort_keys=True).encode()).hexdigest()[:8]
