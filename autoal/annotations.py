@@ -143,7 +143,8 @@ def consensus(annotations: pd.DataFrame, classes, pred_probs=None,
         method = np.where(counts.to_numpy() >= 2, "majority", "single")
         quality = np.full(len(order), np.nan)
         if probs is not None:
-            from cleanlab.rank import get_label_quality_scores
+            with warnings.catch_warnings():  # see autoal.strategies' import of cleanlab
+                from cleanlab.rank import get_label_quality_scores
 
             quality = get_label_quality_scores(labels.map(codes).to_numpy(), probs.to_numpy())
         rows = pd.DataFrame({"consensus_label": labels.to_numpy(),
@@ -167,7 +168,8 @@ def consensus(annotations: pd.DataFrame, classes, pred_probs=None,
 
 
 def _crowdlab(annotations, order, classes, codes, probs):
-    from cleanlab.multiannotator import get_label_quality_multiannotator
+    with warnings.catch_warnings():  # see autoal.strategies' import of cleanlab
+        from cleanlab.multiannotator import get_label_quality_multiannotator
 
     matrix = wide(annotations, order, codes)
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):

@@ -523,7 +523,12 @@ class TabularLearner(_InFolders):
                       ag_args_ensemble={"fold_fitting_strategy": "sequential_local"})
         kwargs.update(self.fit_kwargs or {})
         try:
-            predictor.fit(train, **kwargs)
+            with warnings.catch_warnings():
+                # AutoGluon's logistic regression passes n_jobs, which scikit-learn 1.8
+                # ignores with a FutureWarning at every fit.
+                warnings.filterwarnings("ignore", message="'n_jobs' has no effect",
+                                        category=FutureWarning)
+                predictor.fit(train, **kwargs)
         except RuntimeError as error:
             if "No models were trained" not in str(error):
                 raise

@@ -69,10 +69,15 @@ import warnings
 from typing import Callable, NamedTuple
 
 import numpy as np
-from cleanlab.multiannotator import (
-    get_active_learning_scores,
-    get_active_learning_scores_ensemble,
-)
+
+# Importing cleanlab turns every warning off for the whole process (its datalab package
+# calls warnings.filterwarnings("ignore") on import), autoal's own included: the filters
+# are put back as they were. autoal.annotations imports it likewise.
+with warnings.catch_warnings():
+    from cleanlab.multiannotator import (
+        get_active_learning_scores,
+        get_active_learning_scores_ensemble,
+    )
 
 from ._checks import check_int
 from .select import lowest

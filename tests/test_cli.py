@@ -74,6 +74,28 @@ def test_a_command_shows_autoal_warnings_on_stderr():
     assert "noise" not in done.stderr
 
 
+IMPORTS_CLEANLAB = """
+import sys, warnings
+import numpy as np, pandas as pd
+if sys.argv[1] == "strategies":
+    import autoal.strategies
+else:  # the consensus of single answers, scored by cleanlab
+    from autoal.annotations import consensus
+    answers = pd.DataFrame({"row": [0, 1], "annotator": ["a", "a"], "label": ["x", "y"]})
+    consensus(answers, ["x", "y"], pd.DataFrame(np.eye(2), columns=["x", "y"]))
+assert "cleanlab" in sys.modules
+exec("import warnings; warnings.warn('the pool ran out')", {"__name__": "autoal.loop"})
+"""
+
+
+@pytest.mark.parametrize("first", ["strategies", "annotations"])
+def test_importing_cleanlab_leaves_autoal_warnings_on(first):
+    done = subprocess.run([sys.executable, "-c", IMPORTS_CLEANLAB, first], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "UserWarning: the pool ran out" in done.stderr
+
+
 @pytest.mark.slow
 def test_run_on_a_csv(tmp_path):
     make_blobs_frame(n_per_class=20).rename(columns={"label": "kind"}).to_csv(
