@@ -19,7 +19,6 @@ carry round ``r + 1``: the first round whose model trains on them. Before the fi
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -685,7 +684,7 @@ class Session:
 def _check_default_models(path, stored, now) -> None:
     """Warn where the run in ``path`` was started by an autoal of other default models
     (``stored``) than this one's (``now``): its rounds from here on fit this autoal's."""
-    if now is None or stored == json.loads(json.dumps(now)):
+    if now is None or stored == now:  # both JSON types (autoal._describe.describe)
         return
     warnings.warn(f"The run in {path} was started by an autoal whose default models were "
                   f"other than this one's: its rounds so far fitted {stored}, its rounds from "

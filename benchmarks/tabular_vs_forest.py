@@ -198,14 +198,18 @@ def start(df: pd.DataFrame, seed: int, init: int = 2, test_size: float = 0.2):
     return pd.Index(test), pd.Index(np.concatenate(first))
 
 
+def _onehot(features: pd.DataFrame) -> pd.DataFrame:
+    """The columns with each category as a 0/1 column, as the yardstick's forest has them."""
+    if all(pd.api.types.is_numeric_dtype(features[c]) for c in features):
+        return features
+    return pd.get_dummies(features, dtype=float)
+
+
 def forest_margin(df, test, init, *, rounds, batch, seed) -> pd.DataFrame:
     """The yardstick: scikit-learn's random forest, refit every round, margin sampling."""
     from sklearn.ensemble import RandomForestClassifier
 
-    features = df.drop(columns=["label"])
-    features = pd.get_dummies(features, dtype=float) if any(
-        not pd.api.types.is_numeric_dtype(features[c]) for c in features) else features
-    X, y = features.to_numpy(dtype=float), df["label"].to_numpy()
+    X, y = _onehot(df.drop(columns=["label"])).to_numpy(dtype=float), df["label"].to_numpy()
     position = pd.Series(np.arange(len(df)), index=df.index)
     test_at = position[test].to_numpy()
     labeled = position[init].to_numpy()
@@ -245,8 +249,8 @@ def autoal_run(df, test, init, *, rounds, batch, seed, config) -> pd.DataFrame:
         numeric = df.drop(columns=["label"]).select_dtypes("number").columns
         df = df.copy()
         df[numeric] = (df[numeric] - df[numeric].mean()) / df[numeric].std().replace(0, 1)
-    if "onehot" in steps:  # as the yardstick has them
-        df = pd.get_dummies(df.drop(columns=["label"]), dtype=float).assign(label=df["label"])
+    if "onehot" in steps:
+        df = _onehot(df.drop(columns=["label"])).assign(label=df["label"])
     learner = autoal.TabularLearner(seed=seed, **settings)
     result = autoal.loop(df, rounds=rounds, batch=batch, strategy=strategy, init=list(init),
                          test=list(test), learner=learner, seed=seed, progress=False)
@@ -268,12 +272,13 @@ def _version(who) -> str:
     if who == FOREST:
         return "v1"
     settings, strategy, steps = _config(who)
-    described = [learners.learner_settings(autoal.TabularLearner(**settings))]
+    learner = autoal.TabularLearner(**settings)
+    described = [learners.learner_settings(learner)]
     if strategy != "auto":
         described.append(strategy)
     described += steps
-    if "hyperparameters" not in settings:
-        described.append(learners.describe(learners.DEFAULT_TABULAR_MODELS))
+    if learners.default_models(learner) is not None:
+        described.append(learners.default_models(learner))
     return hashlib.sha1(json.dumps(described, sort_keys=True).encode()).hexdigest()[:8]
 
 
