@@ -185,6 +185,10 @@ CONFIGS = {
     # rich_lr, blended by log-loss while a class has fewer than 3 labels
     "rich_lr_tier": {"hyperparameters": [(0, _RF_XT_KNN), (20, _RF_XT_KNN_LR)],
                      "eval_metric": [(0, "log_loss"), (3, "accuracy")]},
+    # the default as AutoGluon prepares columns, dropping all but one of those equal on
+    # the labeled rows (autoal keeps them: autoal.learners.TABULAR_FEATURES)
+    "default_dropdup": {"fit_kwargs": {"_feature_generator_kwargs":
+                                       {"post_drop_duplicates": True}}},
 }
 FOREST = "forest_margin"
 #: The yardstick again with other seeds for its forest and its tie-breaks: how far below
@@ -270,8 +274,9 @@ def autoal_run(df, test, init, *, rounds, batch, seed, config) -> pd.DataFrame:
 
 
 def _version(who) -> str:
-    """A short hash of what decides a contender's runs: the learner's settings, and
-    autoal's default tabular models where it uses them (a changed default runs again)."""
+    """A short hash of what decides a contender's runs: the learner's settings, how autoal
+    has AutoGluon prepare the columns, and autoal's default tabular models where it uses
+    them (a changed default runs again)."""
     import hashlib
     import json
 
@@ -287,6 +292,7 @@ def _version(who) -> str:
     described += steps
     if learners.default_models(learner) is not None:
         described.append(learners.default_models(learner))
+    described.append(learners.tabular_features(learner))
     return hashlib.sha1(json.dumps(described, sort_keys=True).encode()).hexdigest()[:8]
 
 

@@ -210,6 +210,20 @@ def test_the_default_adds_logistic_regression_once_every_class_has_its_tiers_lab
     assert families(enough) == {"RandomForest", "ExtraTrees", "KNeighbors", "LinearModel"}
 
 
+@pytest.mark.slow
+def test_columns_equal_on_the_labeled_rows_are_all_kept():
+    # On the labeled rows "vote_b" repeats "vote_a"; AutoGluon on its own keeps one of
+    # them, and then a row on which they differ is predicted by one column alone.
+    labeled = pd.DataFrame({"vote_a": ["y", "n"] * 6, "vote_b": ["y", "n"] * 6,
+                            "age": np.arange(12.0), "label": ["yes", "no"] * 6})
+    model = TabularLearner().fit(labeled, "label")
+    assert {"vote_a", "vote_b"} <= set(model.predictor.features())
+    rows = pd.DataFrame({"vote_a": ["y", "y", "n"], "vote_b": ["y", "n", "y"],
+                         "age": [5.0, 5.0, 5.0]})
+    proba = model.predict_proba(rows)["yes"]
+    assert proba[0] > proba[1] and proba[0] > proba[2]  # vote_b counts as much as vote_a
+
+
 def test_with_context_shares_what_prepare_computed(blobs):
     learner = TabularLearner()
     learner.prepare(blobs.drop(columns=["label"]))
