@@ -20,7 +20,7 @@ import pandas as pd
 from ._checks import check_int
 from ._describe import describe
 from .data import infer_column_types
-from .learners import default_models, make_learner
+from .learners import default_models, make_learner, tabular_features
 from .loop import loop
 from .plotting import plot_bench
 from .rundir import RunDir, fingerprint, write_csv, write_json
@@ -167,25 +167,27 @@ def summarize(curves: pd.DataFrame, baseline: str = "random") -> pd.DataFrame:
 
 def _run_settings(df: pd.DataFrame, **loop_kwargs) -> dict:
     """What decides a run besides strategy and seed: every :func:`loop` parameter (its
-    defaults filled in) and the data's fingerprint."""
+    defaults filled in), the data's fingerprint, and what this autoal's defaults make of
+    the learner (its default models, how AutoGluon prepares its columns), so that a curve
+    saved by an autoal of other defaults runs again."""
     bound = inspect.signature(loop).bind_partial(**loop_kwargs)
     bound.apply_defaults()
     settings = {key: describe(value) for key, value in bound.arguments.items()
                 if key not in ("df", "progress")}
-    return {**settings, "default_models": _default_models(df, bound.arguments),
-            "data": fingerprint(df)}
+    learner = _learner(df, bound.arguments)
+    return {**settings, "default_models": default_models(learner),
+            "tabular_features": tabular_features(learner), "data": fingerprint(df)}
 
 
-def _default_models(df: pd.DataFrame, arguments: dict):
-    """The default models the run's learner fits (:func:`autoal.learners.default_models`),
-    so that a curve saved by an autoal of other defaults runs again."""
+def _learner(df: pd.DataFrame, arguments: dict):
+    """The run's learner, a learner given by name made as the loop makes it."""
     learner = arguments["learner"]
     if isinstance(learner, str):
         types = infer_column_types(df, exclude=[arguments["label"]],
                                    column_types=arguments["column_types"],
                                    base_dir=arguments["base_dir"])
         learner = make_learner(learner, column_types=types, progress=False)
-    return default_models(learner)
+    return learner
 
 
 def _plain(settings: dict) -> dict:

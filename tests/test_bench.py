@@ -75,8 +75,8 @@ def test_a_saved_run_is_reused_only_with_the_same_settings_and_data(blobs, tmp_p
 
 
 @pytest.mark.slow
-def test_a_run_saved_by_an_autoal_of_other_default_models_runs_again(blobs, tmp_path, caplog):
-    from autoal.learners import DEFAULT_TABULAR_MODELS
+def test_a_run_saved_by_an_autoal_of_other_defaults_runs_again(blobs, tmp_path, caplog):
+    from autoal.learners import DEFAULT_TABULAR_MODELS, TABULAR_FEATURES
 
     caplog.set_level(logging.INFO, logger="autoal.bench")
     out = tmp_path / "b"
@@ -94,6 +94,14 @@ def test_a_run_saved_by_an_autoal_of_other_default_models_runs_again(blobs, tmp_
     caplog.clear()
     autoal.bench(blobs, learner="tabular", **run)  # saved again with this autoal's defaults
     assert "already done" in caplog.text and "saved by another run" not in caplog.text
+    # as an autoal that let AutoGluon drop the columns equal on the labeled rows
+    settings = json.loads((out / "margin-seed0.json").read_text())
+    assert settings["tabular_features"] == TABULAR_FEATURES
+    (out / "margin-seed0.json").write_text(
+        json.dumps({**settings, "tabular_features": {"post_drop_duplicates": True}}))
+    caplog.clear()
+    autoal.bench(blobs, learner="tabular", **run)
+    assert "these settings changed: tabular_features" in caplog.text
 
 
 def test_a_run_saved_without_its_settings_runs_again(blobs, tmp_path, caplog):
