@@ -223,8 +223,7 @@ def default_models(learner):
     """The AutoGluon models ``learner`` fits by default (:data:`DEFAULT_TABULAR_MODELS`, as
     JSON types), or None where it was given its own: what a newer autoal may change under a
     run that :func:`learner_settings` describes with ``hyperparameters=None``."""
-    while isinstance(learner, CrossFitted):
-        learner = learner.learner
+    learner = _inner(learner)
     # EmbeddingLearner stores its default as its hyperparameters, so learner_settings has it.
     if type(learner) is TabularLearner and learner.hyperparameters is None:
         return describe(DEFAULT_TABULAR_MODELS)
@@ -234,9 +233,14 @@ def default_models(learner):
 def tabular_features(learner):
     """:data:`TABULAR_FEATURES` where ``learner`` fits AutoGluon's ``TabularPredictor`` (the
     tabular and embedding learners), else None: what a newer autoal may change under it."""
+    return dict(TABULAR_FEATURES) if isinstance(_inner(learner), TabularLearner) else None
+
+
+def _inner(learner):
+    """The learner that :class:`CrossFitted` wrappers (if any) fit in folds."""
     while isinstance(learner, CrossFitted):
         learner = learner.learner
-    return dict(TABULAR_FEATURES) if isinstance(learner, TabularLearner) else None
+    return learner
 
 
 def _problem_type(y: pd.Series) -> str:
