@@ -224,6 +224,32 @@ def test_columns_equal_on_the_labeled_rows_are_all_kept():
     assert proba[0] > proba[1] and proba[0] > proba[2]  # vote_b counts as much as vote_a
 
 
+@pytest.mark.slow
+def test_forests_and_neighbours_fit_on_one_thread_below_one_thread_rows(blobs, monkeypatch):
+    from autoal import learners
+
+    def threads(model):
+        trainer = model.predictor._trainer
+        out = {}
+        for name in model._base_models():
+            bag = trainer.load_model(name)
+            out[name.split("_")[0]] = bag.load_child(bag.models[0]).model.n_jobs
+        return out
+
+    few = blobs.groupby("label").head(4)
+    assert len(few) < learners.ONE_THREAD_ROWS
+    one = TabularLearner().fit(few, "label")
+    assert threads(one) == {"RandomForest": 1, "ExtraTrees": 1, "KNeighbors": 1}
+    given = TabularLearner(hyperparameters={"RF": {"n_jobs": 2}, "KNN": {}}).fit(few, "label")
+    assert threads(given) == {"RandomForest": 2, "KNeighbors": 1}  # a given n_jobs stays
+    monkeypatch.setattr(learners, "ONE_THREAD_ROWS", len(few))  # as many rows: threads
+    every = TabularLearner().fit(few, "label")
+    assert set(threads(every)) == {"RandomForest", "ExtraTrees", "KNeighbors"}
+    assert 1 not in threads(every).values()  # AutoGluon's: -1 (all cores) or the core count
+    rows = blobs.drop(columns="label")
+    pd.testing.assert_frame_equal(one.predict_proba(rows), every.predict_proba(rows))
+
+
 def test_with_context_shares_what_prepare_computed(blobs):
     learner = TabularLearner()
     learner.prepare(blobs.drop(columns=["label"]))
