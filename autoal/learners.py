@@ -84,16 +84,25 @@ DEFAULT_TABULAR_MODELS = [(0, _FORESTS_AND_NEIGHBOURS),
                           (10, {**_FORESTS_AND_NEIGHBOURS, "LR": {}})]
 #: On embeddings, linear models and neighbours do well with few labels.
 DEFAULT_EMBEDDING_MODELS = {"LR": {}, "KNN": {"weights": "distance"}}
-#: How :class:`TabularLearner` has AutoGluon prepare the columns: as AutoGluon does,
-#: except that columns equal on the labeled rows are all kept. AutoGluon keeps one of each
-#: such group, but with few labels many columns of categories coincide on the labeled rows
-#: and differ on the rows to predict (DNA's 180 columns of bases: 147 vary over one seed's
-#: 6 first labeled rows, in 30 patterns). At 2 labels per class (20 seeds,
-#: ``benchmarks/tabular_vs_forest.py``'s sets) keeping them raised the accuracy on DNA by
-#: .027 and on House votes by .015, lowered it on Wisconsin breast cancer by .009 and on
-#: soybean by .003, and moved the sets of numbers by .004 at most (Pima -.004, digits
-#: -.002, Ionosphere +.001, the rest not at all).
-TABULAR_FEATURES = {"post_drop_duplicates": False}
+#: How :class:`TabularLearner` has AutoGluon prepare the columns: as AutoGluon does, but
+#: for two steps that read too much into few labeled rows (:func:`feature_generator_kwargs`
+#: turns this into AutoGluon's arguments).
+#:
+#: - ``post_drop_duplicates``: AutoGluon keeps one column of each group equal on the
+#:   labeled rows; autoal keeps them all. With few labels many columns of categories
+#:   coincide there and differ on the rows to predict (DNA's 180 columns of bases: 147
+#:   vary over one seed's 6 first labeled rows, in 30 patterns). At 2 labels per class
+#:   (20 seeds, ``benchmarks/tabular_vs_forest.py``'s sets) keeping them raised the
+#:   accuracy on DNA by .027 and on House votes by .015, lowered it on Wisconsin breast
+#:   cancer by .009 and on soybean by .003, and moved the sets of numbers by .004 at most.
+#: - ``convert_bool``: AutoGluon turns a column with two values on the labeled rows into
+#:   "equals the one value", so every other value reads as the other one (Wisconsin breast
+#:   cancer's grades 1-10: 4 of 8 columns at 4 labeled rows, a grade 9 then read as the
+#:   1 seen there); autoal keeps such columns as they are. At 2 labels per class (20
+#:   seeds) that raised Wisconsin breast cancer by .030 ± .010, from .029 below the forest
+#:   to level, Ionosphere by .009, Pima by .006 and soybean by .004, lowered House votes
+#:   and glass by .003 (± .004, ± .003) and left the other 8 sets exactly as they were.
+TABULAR_FEATURES = {"post_drop_duplicates": False, "convert_bool": False}
 #: Below this many training rows, the forests and neighbours (AutoGluon's ``RF``, ``XT``,
 #: ``KNN``) fit and predict on one thread (``n_jobs=1``, unless their hyperparameters give
 #: ``n_jobs``); from it on, on every core, as AutoGluon has them. Their probabilities are
@@ -239,6 +248,23 @@ def default_models(learner):
     if type(learner) is TabularLearner and learner.hyperparameters is None:
         return describe(DEFAULT_TABULAR_MODELS)
     return None
+
+
+def feature_generator_kwargs(features: dict) -> dict:
+    """``features`` (as :data:`TABULAR_FEATURES`) as the arguments of AutoGluon's
+    ``AutoMLPipelineFeatureGenerator``, new objects each call. ``convert_bool`` belongs
+    to the pipeline's first step, ``AsTypeFeatureGenerator``: without it, that step and
+    the one after it are given as the pipeline builds them."""
+    kwargs = dict(features)
+    if not kwargs.pop("convert_bool", True):
+        from autogluon.features.generators import (
+            AsTypeFeatureGenerator, FillNaFeatureGenerator,
+        )
+
+        kwargs.update(pre_enforce_types=False,
+                      pre_generators=[AsTypeFeatureGenerator(convert_bool=False),
+                                      FillNaFeatureGenerator(inplace=True)])
+    return kwargs
 
 
 def tabular_features(learner):
@@ -573,7 +599,7 @@ class TabularLearner(_InFolders):
                           len(train)),
                       num_bag_folds=max(folds, 2), num_bag_sets=1, num_stack_levels=0,
                       ag_args_fit={"random_seed": self.seed},
-                      _feature_generator_kwargs=dict(TABULAR_FEATURES),
+                      _feature_generator_kwargs=feature_generator_kwargs(TABULAR_FEATURES),
                       # Folds one after another: Ray workers cost more than they save here.
                       ag_args_ensemble={"fold_fitting_strategy": "sequential_local"})
         kwargs.update(self.fit_kwargs or {})

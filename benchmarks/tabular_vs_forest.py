@@ -185,10 +185,14 @@ CONFIGS = {
     # rich_lr, blended by log-loss while a class has fewer than 3 labels
     "rich_lr_tier": {"hyperparameters": [(0, _RF_XT_KNN), (20, _RF_XT_KNN_LR)],
                      "eval_metric": [(0, "log_loss"), (3, "accuracy")]},
-    # the default as AutoGluon prepares columns, dropping all but one of those equal on
-    # the labeled rows (autoal keeps them: autoal.learners.TABULAR_FEATURES)
+    # the default with the columns as AutoGluon prepares them (autoal.learners.
+    # TABULAR_FEATURES): dropping all but one of those equal on the labeled rows and
+    # reading one of two values there as "equals the one value"; and with the first only
+    # (``default_bool``: autoal's way before it kept the columns of two values)
     "default_dropdup": {"fit_kwargs": {"_feature_generator_kwargs":
                                        {"post_drop_duplicates": True}}},
+    "default_bool": {"fit_kwargs": {"_feature_generator_kwargs":
+                                    {"post_drop_duplicates": False}}},
 }
 FOREST = "forest_margin"
 #: The yardstick again with other seeds for its forest and its tie-breaks: how far below

@@ -225,6 +225,18 @@ def test_columns_equal_on_the_labeled_rows_are_all_kept():
 
 
 @pytest.mark.slow
+def test_a_column_of_two_values_on_the_labeled_rows_keeps_the_values_between():
+    # On the labeled rows "grade" is 1 or 10; AutoGluon on its own reads it as "is 10",
+    # and then a grade of 9 is predicted as a grade of 1.
+    labeled = pd.DataFrame({"grade": [1, 10] * 6, "noise": np.arange(12.0) % 5,
+                            "label": ["benign", "malignant"] * 6})
+    model = TabularLearner().fit(labeled, "label")
+    rows = pd.DataFrame({"grade": [2, 9], "noise": [2.0, 2.0]})
+    proba = model.predict_proba(rows)["malignant"]
+    assert proba[1] > 0.5 > proba[0]
+
+
+@pytest.mark.slow
 def test_forests_and_neighbours_fit_on_one_thread_below_one_thread_rows(blobs, monkeypatch):
     from autoal import learners
 
