@@ -226,14 +226,28 @@ def test_columns_equal_on_the_labeled_rows_are_all_kept():
 
 @pytest.mark.slow
 def test_a_column_of_two_values_on_the_labeled_rows_keeps_the_values_between():
-    # On the labeled rows "grade" is 1 or 10; AutoGluon on its own reads it as "is 10",
-    # and then a grade of 9 is predicted as a grade of 1.
-    labeled = pd.DataFrame({"grade": [1, 10] * 6, "noise": np.arange(12.0) % 5,
-                            "label": ["benign", "malignant"] * 6})
-    model = TabularLearner().fit(labeled, "label")
-    rows = pd.DataFrame({"grade": [2, 9], "noise": [2.0, 2.0]})
+    # On the labeled rows "grade" is 1 or 10, in the pool 1 to 10; AutoGluon on its own
+    # reads it as "is 10", and then a grade of 9 is predicted as a grade of 1.
+    labeled = pd.DataFrame({"grade": [1, 10] * 6, "flag": ["y", "y", "n"] * 4,
+                            "noise": np.arange(12.0) % 5, "label": ["benign", "malignant"] * 6})
+    pool = pd.concat([labeled.drop(columns="label"),
+                      pd.DataFrame({"grade": range(2, 10), "flag": ["y", "n"] * 4,
+                                    "noise": np.arange(8.0)})], ignore_index=True)
+    learner = TabularLearner()
+    learner.prepare(pool)
+    model = learner.fit(labeled, "label")
+    rows = pd.DataFrame({"grade": [2, 9], "flag": ["y", "y"], "noise": [2.0, 2.0]})
     proba = model.predict_proba(rows)["malignant"]
     assert proba[1] > 0.5 > proba[0]
+    assert TabularLearner().fit(labeled, "label").predict_proba(rows)["malignant"][1] > 0.5
+
+    # A column of two values in the pool as well is AutoGluon's 0/1 where no other is
+    # misread (the logistic regression is much faster on it than on a category).
+    def zero_one(fitted):
+        return fitted.predictor.feature_metadata.get_features(required_special_types=["bool"])
+
+    assert zero_one(model) == []
+    assert zero_one(learner.fit(labeled.drop(columns="grade"), "label")) == ["flag"]
 
 
 @pytest.mark.slow
