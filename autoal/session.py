@@ -36,7 +36,7 @@ import pandas as pd
 from . import annotations as ann
 from ._checks import check_int, clean_label, damaged, format_examples
 from .learners import (CrossFitted, FeatureEncoder, default_models, discard, feature_columns,
-                       learner_settings, make_learner)
+                       learner_settings, make_learner, tabular_features)
 from .pool import ROUND, STOP
 from .predict import align_proba, predict_pool, strategy_inputs
 from .rundir import Decoder, missing_state, write_csv
@@ -145,9 +145,10 @@ class Session:
         session = cls(pool, settings, store, oracle=oracle, stop=stop, kind=kind)
         # (without the check, reading the configuration checks its format version)
         stored = store.check(session.config(), RESUME_KEYS) if check else store.config()
-        if stored.get("default_models") is not None:  # not made unless the run had them
-            _check_default_models(store.path, stored["default_models"],
-                                  default_models(session.learner))
+        for key, now in (("default_models", default_models(session.learner)),
+                         ("tabular_features", tabular_features(session.learner))):
+            if stored.get(key) is not None:  # not made unless the run had them
+                _check_defaults(store.path, key, stored[key], now)
         session._load()
         return session
 
@@ -165,6 +166,7 @@ class Session:
                 "classes": list(self.pool.classes), "column_types": self.pool.column_types,
                 "learner": learner_settings(self.learner),
                 "default_models": default_models(self.learner),
+                "tabular_features": tabular_features(self.learner),
                 "annotators": list(getattr(self.oracle, "annotators", None) or []),
                 **self.pool.data_key}
 
@@ -681,12 +683,19 @@ class Session:
             yield
 
 
-def _check_default_models(path, stored, now) -> None:
-    """Warn where the run in ``path`` was started by an autoal of other default models
-    (``stored``) than this one's (``now``): its rounds from here on fit this autoal's."""
+#: What a run records of this autoal's defaults under its learner, as a warning names them.
+_DEFAULTS = {"default_models": "default models were",
+             "tabular_features": "way of preparing the columns for AutoGluon "
+                                 "(autoal.learners.TABULAR_FEATURES) was"}
+
+
+def _check_defaults(path, key, stored, now) -> None:
+    """Warn where the run in ``path`` was started by an autoal whose default ``key``
+    (:data:`_DEFAULTS`) was ``stored``, other than this one's (``now``): its rounds from
+    here on fit with this autoal's."""
     if now is None or stored == now:  # both JSON types (autoal._describe.describe)
         return
-    warnings.warn(f"The run in {path} was started by an autoal whose default models were "
+    warnings.warn(f"The run in {path} was started by an autoal whose {_DEFAULTS[key]} "
                   f"other than this one's: its rounds so far fitted {stored}, its rounds from "
                   f"here on fit {now}. To keep the run's models, finish it with the autoal "
                   f"that started it.", stacklevel=3)

@@ -98,8 +98,8 @@ def test_a_changed_learner_setting_is_refused_on_resume(blobs, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_run_resumed_by_an_autoal_of_other_default_models_says_so(blobs, tmp_path):
-    from autoal.learners import DEFAULT_TABULAR_MODELS
+def test_a_run_resumed_by_an_autoal_of_other_defaults_says_so(blobs, tmp_path):
+    from autoal.learners import DEFAULT_TABULAR_MODELS, TABULAR_FEATURES
     from autoal._checks import read_json
     from autoal.rundir import write_json
 
@@ -118,6 +118,16 @@ def test_a_run_resumed_by_an_autoal_of_other_default_models_says_so(blobs, tmp_p
                                          r"fitted \{'GBM'.*from here on fit \[\[0, \{'RF'"):
         resumed = small_loop(blobs, tmp_path, rounds=2, learner=autoal.TabularLearner())
     assert resumed.history["round"].tolist() == [0, 1, 2]
+    # likewise where autoal prepared the columns for AutoGluon otherwise
+    config = read_json(tmp_path / "autoal.json")
+    assert config["tabular_features"] == TABULAR_FEATURES
+    write_json(tmp_path / "autoal.json",  # (the run still records the models it began with)
+               {**config, "default_models": json.loads(json.dumps(DEFAULT_TABULAR_MODELS)),
+                "tabular_features": {"post_drop_duplicates": True}})
+    with pytest.warns(UserWarning, match=r"way of preparing the columns for AutoGluon .*"
+                                         r"fitted \{'post_drop_duplicates': True\}"):
+        resumed = small_loop(blobs, tmp_path, rounds=3, learner=autoal.TabularLearner())
+    assert resumed.history["round"].tolist() == [0, 1, 2, 3]
 
 
 def test_settings_are_checked_once_with_named_errors():
