@@ -583,10 +583,13 @@ class Session:
         store.write_probabilities(name, self._known)
         before, self._before = self._before, name
         path = getattr(self.model, "path", None)
+        replaced = store.state().get("probabilities")
         store.write_state({"round": r, "probabilities": name, "probabilities_before": before,
                            "predictor": os.path.relpath(path, store.path) if path else None})
+        # The file the replaced state named stays one round more: another process (a
+        # status, the labeling page) may have read that state and be about to read it.
         for old in (store.path / "probabilities").glob("round-*.parquet"):
-            if f"probabilities/{old.name}" not in (name, before):
+            if f"probabilities/{old.name}" not in (name, before, replaced):
                 old.unlink(missing_ok=True)
 
     def _load(self) -> None:
