@@ -102,7 +102,9 @@ class Session:
         self._history, self._queries, self._stop_predictions = [], [], []
         self._annotations, self._stamp = ann.empty(), None
         self._known = _no_probs(len(pool.classes))
-        self._before = None  # the probability file of the round before the current one
+        # The probability files of the round before the current one and of the current one
+        # (state.json's "probabilities_before" and "probabilities").
+        self._before = self._current = None
         self._lock = store.lock("run") if store is not None else None
         self._models = (store.path / "models" if store is not None
                         else Path(tempfile.mkdtemp(prefix="autoal-")))
@@ -264,7 +266,7 @@ class Session:
             "batch", batch, minimum=1, owner="Session.ask")
         with self._holding():
             annotations = self.annotations
-            r, known_before = self.round + 1, self._known
+            r = self.round + 1
             labeled = ann.consensus_labels(annotations, self.pool.classes, self._known)
             if labeled.nunique() < 2:
                 if final or self.kind != "project":  # a loop starts with 2 classes or more
@@ -291,7 +293,7 @@ class Session:
                 self._queries.append(picks)
             previous, self.model, self.round = self.model, model, r
             if self.store is not None:
-                self._save(known_before)
+                self._save()
                 if previous is None:  # the model before was made by another process
                     self._clean_models(self.store.state().get("predictor"))
             self._discard(previous)
@@ -331,7 +333,7 @@ class Session:
             self._queries.append(picks)
         self.round = r
         if self.store is not None:
-            self._save(self._known)
+            self._save()
         _log_round(row)
         return Query(r, picks, None, row)
 
@@ -570,7 +572,7 @@ class Session:
             write_csv(self.store.path / "annotations.csv", table)
             self._stamp = _stamp(self.store.path / "annotations.csv", self.round)
 
-    def _save(self, known_before) -> None:
+    def _save(self) -> None:
         """Write the round's files, ``state.json`` last (see :mod:`autoal.rundir`)."""
         store, r = self.store, self.round
         write_csv(store.path / "history.csv", self.history)
@@ -581,15 +583,15 @@ class Session:
                 for i, p in enumerate(self._stop_predictions)]))
         name = f"probabilities/round-{r:03d}.parquet"
         store.write_probabilities(name, self._known)
-        before, self._before = self._before, name
+        self._before, self._current = self._current, name
         path = getattr(self.model, "path", None)
-        replaced = store.state().get("probabilities")
-        store.write_state({"round": r, "probabilities": name, "probabilities_before": before,
+        store.write_state({"round": r, "probabilities": name,
+                           "probabilities_before": self._before,
                            "predictor": os.path.relpath(path, store.path) if path else None})
-        # The file the replaced state named stays one round more: another process (a
+        # The file before is also the one the replaced state named: another process (a
         # status, the labeling page) may have read that state and be about to read it.
         for old in (store.path / "probabilities").glob("round-*.parquet"):
-            if f"probabilities/{old.name}" not in (name, before, replaced):
+            if f"probabilities/{old.name}" not in (name, self._before):
                 old.unlink(missing_ok=True)
 
     def _load(self) -> None:
@@ -600,7 +602,7 @@ class Session:
         self.round = last = int(state["round"])
         self._annotations = self._read_annotations()
         self._history, self._queries, self._stop_predictions = [], [], []
-        self._known, self._before = _no_probs(len(self.pool.classes)), None
+        self._known, self._before, self._current = _no_probs(len(self.pool.classes)), None, None
         if last < 0:
             missing_state(store, state, store.read_csv("history.csv"))
             return
@@ -621,8 +623,8 @@ class Session:
             self._stop_predictions = [g["prediction"].astype(int).to_numpy() for _, g in
                                       stops.groupby(stops["round"].astype(int), sort=True)]
         k = len(self.pool.classes)
-        self._known = store.read_probabilities(state.get("probabilities"), self._rows, k)
-        self._before = state.get("probabilities_before")
+        self._current, self._before = state.get("probabilities"), state.get("probabilities_before")
+        self._known = store.read_probabilities(self._current, self._rows, k)
 
     def reopen(self) -> bool:
         """Take back the last round if it picked nothing (it was the last, or a stop rule
@@ -632,9 +634,10 @@ class Session:
             return False
         self._history.pop()
         del self._stop_predictions[self.round:]
-        self._known = self.store.read_probabilities(self._before, self._rows,
-                                                    len(self.pool.classes)) \
-            if self.store is not None else self._known
+        if self.store is not None:
+            self._known = self.store.read_probabilities(self._before, self._rows,
+                                                        len(self.pool.classes))
+            self._current, self._before = self._before, None
         self.round -= 1
         return True
 

@@ -106,6 +106,9 @@ def test_a_run_killed_inside_a_round_resumes_with_the_same_picks(kill, last_save
     resumed = run_script(workdir, 5)
     assert resumed.returncode == 0, resumed.stderr
     assert_same_run(reference, workdir)
+    # What a later resume takes back to if round 5 runs again (Session.reopen).
+    state = json.loads((workdir / "state.json").read_text())
+    assert state["probabilities_before"] == "probabilities/round-004.parquet"
 
 
 def test_a_run_stopped_between_rounds_resumes_with_the_same_picks(reference, tmp_path):
