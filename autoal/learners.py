@@ -512,6 +512,22 @@ def _one_thread(models, rows: int):
             for name, settings in models.items()}
 
 
+def _neighbours_that_fit(models, rows: int):
+    """AutoGluon ``hyperparameters`` ``models`` without the neighbours (``KNN``) that would
+    ask for as many neighbours as there are ``rows`` or more (scikit-learn's default: 5):
+    AutoGluon's leave-one-out scores cannot be had then, so it skips the model, but prints
+    a warning that reads like a failure (a two-class table's first round, at 2 labels per
+    class). The models fitted are the same."""
+    if not isinstance(models, dict) or "KNN" not in models:
+        return models
+    settings = models["KNN"] if isinstance(models["KNN"], list) else [models["KNN"]]
+    fit = [s for s in settings if not isinstance(s, dict) or s.get("n_neighbors", 5) < rows]
+    rest = {name: value for name, value in models.items() if name != "KNN"}
+    if fit:
+        return {**rest, "KNN": fit if isinstance(models["KNN"], list) else fit[0]}
+    return rest or models  # neighbours alone: as given (AutoGluon skips them, fits nothing)
+
+
 def _tier(value, labels: pd.Series, name: str = "hyperparameters"):
     """``value`` itself, or of tiers ``[(min_per_class, value), ...]`` the last one the
     smallest class count of ``labels`` reaches (``name``: the parameter, for the error)."""
@@ -611,9 +627,9 @@ class TabularLearner(_InFolders):
             path=str(self._workspace.new()), verbosity=self.verbosity,
         )
         kwargs = dict(presets=self.presets, time_limit=self.time_limit,
-                      hyperparameters=_one_thread(
+                      hyperparameters=_one_thread(_neighbours_that_fit(
                           _tier(self.hyperparameters or DEFAULT_TABULAR_MODELS, train[label]),
-                          len(train)),
+                          len(train)), len(train)),
                       num_bag_folds=max(folds, 2), num_bag_sets=1, num_stack_levels=0,
                       ag_args_fit={"random_seed": self.seed},
                       _feature_generator_kwargs=feature_generator_kwargs(

@@ -10,7 +10,7 @@ from conftest import CountingLearner
 
 from autoal.learners import (
     LIGHTNING_LOGGERS, CrossFitted, EmbeddingLearner, MultiModalLearner, TabularLearner,
-    _logger_levels, _tier, learner_settings,
+    _logger_levels, _neighbours_that_fit, _tier, learner_settings,
 )
 
 # ---- CrossFitted ---------------------------------------------------------------------
@@ -274,6 +274,27 @@ def test_forests_and_neighbours_fit_on_one_thread_below_one_thread_rows(blobs, m
     assert 1 not in threads(every).values()  # AutoGluon's: -1 (all cores) or the core count
     rows = blobs.drop(columns="label")
     pd.testing.assert_frame_equal(one.predict_proba(rows), every.predict_proba(rows))
+
+
+def test_neighbours_are_left_out_where_they_would_ask_for_every_row():
+    knn = {"weights": "distance"}
+    models = {"RF": {}, "KNN": knn}
+    assert _neighbours_that_fit(models, 6) == models
+    assert _neighbours_that_fit(models, 5) == {"RF": {}}  # 5 neighbours of 5 rows: none
+    assert _neighbours_that_fit({"KNN": [knn, {"n_neighbors": 2}], "XT": {}}, 4) == {
+        "KNN": [{"n_neighbors": 2}], "XT": {}}
+    assert _neighbours_that_fit({"KNN": knn}, 4) == {"KNN": knn}  # alone: as given
+
+
+@pytest.mark.slow
+def test_a_two_class_first_round_fits_without_a_neighbours_failure(blobs, caplog, capfd):
+    two = blobs[blobs["label"] != "class_2"]
+    model = TabularLearner(verbosity=2).fit(two.groupby("label").head(2), "label")
+    assert sorted(model._base_models()) == ["ExtraTrees_BAG_L1", "RandomForest_BAG_L1"]
+    said = caplog.text + "".join(capfd.readouterr())
+    assert "KNeighbors" not in said and "Skipping this model" not in said
+    more = TabularLearner().fit(two.groupby("label").head(3), "label")
+    assert "KNeighbors_BAG_L1" in more._base_models()
 
 
 def test_with_context_shares_what_prepare_computed(blobs):
