@@ -5,6 +5,8 @@ run must share with the one it continues.
 addresses, no set order): tables by fingerprint, functions by name and the values they
 close over (the strategies ``diverse()`` and ``warm_up()`` make), other objects by class
 and the constructor arguments they store (scikit-learn's ``get_params`` convention).
+:func:`without_defaults` leaves out the arguments at their defaults, so that a run saved
+before a class gained an argument still compares equal while the argument is left alone.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import re
+import sys
 from pathlib import Path
 
 #: Nesting deeper than this is cut (a function that refers to itself, say).
@@ -63,25 +66,66 @@ def constructor_params(value) -> dict:
     if callable(get_params):
         with contextlib.suppress(Exception):  # a get_params of another kind: read __init__
             return dict(get_params(deep=False))
-    names = []
-    for klass in type(value).__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        if klass is object:
-            break
-        try:
-            parameters = list(inspect.signature(init).parameters.values())[1:]
-        except (TypeError, ValueError):  # a builtin's __init__
-            break
-        names += [p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
-            break  # no **kwargs handed on to a base class
+    names = [p.name for p in _init_parameters(type(value))]
     params = {}
     for name in dict.fromkeys(names):
         with contextlib.suppress(Exception):  # not stored under its name: left out
             params[name] = getattr(value, name)
     return params
+
+
+def without_defaults(described):
+    """A :func:`describe` answer without the constructor arguments that are at their
+    defaults (as the classes now have them), at every depth. Two descriptions equal this
+    way differ only where a class has gained an argument since one was stored and it is
+    left at its default (a run directory saved by an earlier autoal)."""
+    if isinstance(described, list):
+        return [without_defaults(v) for v in described]
+    if not isinstance(described, dict):
+        return described
+    if set(described) == {"class", "params"} and isinstance(described["params"], dict):
+        defaults = _defaults(described["class"])
+        return {"class": described["class"],
+                "params": {k: without_defaults(v) for k, v in described["params"].items()
+                           if k not in defaults or describe(defaults[k]) != v}}
+    return {k: without_defaults(v) for k, v in described.items()}
+
+
+def _defaults(qualified: str) -> dict:
+    """The default constructor arguments of the class named ``module.qualname``, following
+    ``**kwargs`` up the base classes as :func:`constructor_params` does; {} unless its
+    module is imported already (nothing is imported on a stored file's word)."""
+    parts, klass = qualified.split("."), None
+    for cut in range(len(parts) - 1, 0, -1):  # the longest module name first
+        klass = sys.modules.get(".".join(parts[:cut]))
+        if klass is not None:
+            for part in parts[cut:]:
+                klass = getattr(klass, part, None)
+            break
+    if not inspect.isclass(klass):
+        return {}
+    return {p.name: p.default for p in reversed(_init_parameters(klass))
+            if p.default is not p.empty}
+
+
+def _init_parameters(klass) -> list:
+    """``klass.__init__``'s named parameters, and those of the base classes it hands
+    ``**kwargs`` on to."""
+    out = []
+    for base in klass.__mro__:
+        init = base.__dict__.get("__init__")
+        if init is None:
+            continue
+        if base is object:
+            break
+        try:
+            parameters = list(inspect.signature(init).parameters.values())[1:]
+        except (TypeError, ValueError):  # a builtin's __init__
+            break
+        out += [p for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            break  # no **kwargs handed on to a base class
+    return out
 
 
 def _has_init(value) -> bool:

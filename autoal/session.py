@@ -19,6 +19,7 @@ carry round ``r + 1``: the first round whose model trains on them. Before the fi
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -35,6 +36,7 @@ import pandas as pd
 
 from . import annotations as ann
 from ._checks import check_int, clean_label, damaged, format_examples
+from ._describe import without_defaults
 from .learners import (CrossFitted, FeatureEncoder, default_models, discard, feature_columns,
                        learner_settings, make_learner, tabular_features)
 from .pool import ROUND, STOP
@@ -146,7 +148,8 @@ class Session:
         ``check`` compares the settings with the stored ones (:data:`RESUME_KEYS`)."""
         session = cls(pool, settings, store, oracle=oracle, stop=stop, kind=kind)
         # (without the check, reading the configuration checks its format version)
-        stored = store.check(session.config(), RESUME_KEYS) if check else store.config()
+        stored = store.check(_as_stored(session.config(), store.config()), RESUME_KEYS) \
+            if check else store.config()
         for key, now in (("default_models", default_models(session.learner)),
                          ("tabular_features", tabular_features(session.learner))):
             if stored.get(key) is not None:  # not made unless the run had them
@@ -687,6 +690,15 @@ class Session:
             return
         with self.store.lock(name, timeout=60):
             yield
+
+
+def _as_stored(config: dict, stored: dict) -> dict:
+    """``config`` with the stored learner's description where the two differ only by
+    constructor arguments left at their defaults: ones a newer autoal has added."""
+    now = json.loads(json.dumps(config["learner"]))
+    if without_defaults(now) == without_defaults(stored.get("learner")):
+        return {**config, "learner": stored["learner"]}
+    return config
 
 
 #: What a run records of this autoal's defaults under its learner, as a warning names them.

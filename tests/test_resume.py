@@ -148,6 +148,33 @@ def test_resuming_with_other_settings_is_refused_and_changes_nothing(blobs, tmp_
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
 
 
+class NewerLearner(CountingLearner):
+    """CountingLearner as a newer autoal might ship it: one more constructor argument."""
+
+    def __init__(self, oof=False, smoothing=0.0):
+        super().__init__(oof=oof)
+        self.smoothing = smoothing
+
+
+def test_a_run_saved_before_its_learner_gained_an_argument_resumes_while_it_is_at_its_default(
+        blobs, tmp_path):
+    autoal.loop(blobs, learner=NewerLearner(oof=True), workdir=tmp_path, rounds=1, batch=4,
+                init=2, progress=False, seed=0)
+    config = json.loads((tmp_path / "autoal.json").read_text())
+    params = config["learner"]["params"]
+    while "learner" in params:  # the loop may wrap it (CrossFitted)
+        params = params["learner"]["params"]
+    assert params.pop("smoothing") == 0.0  # as the earlier autoal, without the argument, wrote it
+    (tmp_path / "autoal.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"other settings.*learner.*'smoothing': 0\.5"):
+        autoal.loop(blobs, learner=NewerLearner(oof=True, smoothing=0.5), workdir=tmp_path,
+                    rounds=2, batch=4, init=2, progress=False, seed=0)
+    again = autoal.loop(blobs, learner=NewerLearner(oof=True), workdir=tmp_path, rounds=2,
+                        batch=4, init=2, progress=False, seed=0)
+    assert list(again.history["round"]) == [0, 1, 2]
+    assert json.loads((tmp_path / "autoal.json").read_text()) == config  # left as it was
+
+
 def test_resuming_on_other_data_is_refused(blobs, tmp_path):
     loop(blobs, tmp_path)
     changed = blobs.copy()
