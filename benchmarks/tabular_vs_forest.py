@@ -50,6 +50,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from autogluon.core.models import GreedyWeightedEnsembleModel
+from autogluon.core.models.greedy_ensemble.ensemble_selection import SimpleWeightedEnsemble
 
 import autoal
 
@@ -193,6 +195,11 @@ CONFIGS = {
                                        {"post_drop_duplicates": True}}},
     "default_bool": {"fit_kwargs": {"_feature_generator_kwargs":
                                     {"post_drop_duplicates": False}}},
+    # the default models averaged, each with the same weight (``equal_below``: while a class
+    # has fewer labels than that; the default's first tier: 10), not blended by AutoGluon's
+    # weighted ensemble, which at 2 labels per class often keeps one model alone
+    "equal": {"equal_below": 10**9},
+    "equal_10": {"equal_below": 10},
 }
 FOREST = "forest_margin"
 #: The yardstick again with other seeds for its forest and its tie-breaks: how far below
@@ -248,6 +255,45 @@ def forest_margin(df, test, init, *, rounds, batch, seed, draws=None) -> pd.Data
     return pd.DataFrame(rows)
 
 
+class EqualBlend(autoal.TabularLearner):
+    """TabularLearner whose base models are averaged while the smallest class has fewer
+    than ``equal_below`` labels: AutoGluon's weighted ensemble with its weights fixed
+    (:class:`_EqualWeights`, passed down to the trainer as ``aux_kwargs={"child_cls":
+    ...}``, an argument AutoGluon does not document)."""
+
+    def __init__(self, *, equal_below: int, **kwargs):
+        super().__init__(**kwargs)
+        self.equal_below = equal_below
+
+    def fit(self, data, label):
+        if data[label].value_counts().min() >= self.equal_below:
+            return super().fit(data, label)
+        plain = self.fit_kwargs
+        self.fit_kwargs = {**(plain or {}), "aux_kwargs": {"child_cls": _EqualWeights}}
+        try:
+            return super().fit(data, label)
+        finally:
+            self.fit_kwargs = plain
+
+
+class _EqualWeights(GreedyWeightedEnsembleModel):
+    """AutoGluon's weighted ensemble with each base model's weight 1/n."""
+
+    ag_name = "EqualBlend"
+
+    def _fit(self, X, y, **kwargs):
+        n = len(self.base_model_names)
+        self.model = SimpleWeightedEnsemble(weights=[1 / n] * n, problem_type=self.problem_type)
+        self.features = self._set_stack_columns(base_model_names=self.base_model_names)
+        self.params_trained["ensemble_size"] = n
+        self.weights_ = self.model.weights_
+
+
+def _learner(settings, **kwargs):
+    return (EqualBlend if "equal_below" in settings else autoal.TabularLearner)(
+        **settings, **kwargs)
+
+
 def _config(name) -> tuple[dict, str, list]:
     """The contender ``name``'s TabularLearner arguments, strategy, and what is done to the
     columns first (``standardize``, ``onehot``)."""
@@ -267,7 +313,7 @@ def autoal_run(df, test, init, *, rounds, batch, seed, config) -> pd.DataFrame:
         df[numeric] = (df[numeric] - df[numeric].mean()) / df[numeric].std().replace(0, 1)
     if "onehot" in steps:
         df = _onehot(df.drop(columns=["label"])).assign(label=df["label"])
-    learner = autoal.TabularLearner(seed=seed, **settings)
+    learner = _learner(settings, seed=seed)
     result = autoal.loop(df, rounds=rounds, batch=batch, strategy=strategy, init=list(init),
                          test=list(test), learner=learner, seed=seed, progress=False)
     h = result.history
@@ -289,7 +335,7 @@ def _version(who) -> str:
     if who in (FOREST, FOREST_AGAIN):
         return "v1"
     settings, strategy, steps = _config(who)
-    learner = autoal.TabularLearner(**settings)
+    learner = _learner(settings)
     described = [learners.learner_settings(learner)]
     if strategy != "auto":
         described.append(strategy)
