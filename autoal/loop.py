@@ -37,7 +37,9 @@ class Result:
         annotator), ``accuracy, balanced_accuracy`` (when there is a test set),
         ``consensus_accuracy`` (when simulating: share of consensus labels that are
         true), ``oof_accuracy`` (out-of-sample accuracy on the labeled rows),
-        ``fit_seconds, predict_seconds, score_seconds``.
+        ``fit_seconds, predict_seconds, score_seconds``, and ``prepare_seconds``: the part
+        of the round's fit (or, without a model, its scoring) spent in the learner's
+        one-time ``prepare`` (the embedding learner embeds every row there), 0 after it.
     queries : one row per pick: ``round, row, kind`` (``new`` or ``relabel``), ``score``,
         ``guess`` and ``confidence`` (the model's).
     annotations : every label given: ``row, annotator, label, round`` (``round`` is

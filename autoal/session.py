@@ -53,7 +53,8 @@ QUERY = ["round", "row", "kind", "score", "guess", "confidence"]
 #: History columns, in this order (others follow).
 HISTORY = ["round", "n_labeled", "n_annotations", "n_queried", "n_relabeled",
            "n_relabel_requests", "accuracy", "balanced_accuracy", "consensus_accuracy",
-           "oof_accuracy", "fit_seconds", "predict_seconds", "score_seconds"]
+           "oof_accuracy", "fit_seconds", "predict_seconds", "score_seconds",
+           "prepare_seconds"]
 #: Configuration a resumed run must share with the run it resumes.
 RESUME_KEYS = ("kind", "label", "strategy", "batch", "seed", "init", "test_size", "relabel",
                "classes", "column_types", "learner", "annotators", "data", "split")
@@ -101,6 +102,7 @@ class Session:
         self._stop_rows = pool.features.index[order[:max(sizes)]] if max(sizes, default=0) \
             else None
         self.round, self.model, self._prepared = -1, None, False
+        self._prepare_seconds = 0.0  # of the learner's prepare, not yet in a history line
         self._history, self._queries, self._stop_predictions = [], [], []
         self._annotations, self._stamp = ann.empty(), None
         self._known = _no_probs(len(pool.classes))
@@ -282,7 +284,8 @@ class Session:
             t0 = time.perf_counter()
             model = self._fit(r, train)
             row = {"round": r, "n_labeled": len(train), "n_annotations": len(annotations),
-                   "fit_seconds": time.perf_counter() - t0}
+                   "fit_seconds": time.perf_counter() - t0,
+                   "prepare_seconds": self._took_preparing()}
             row.update(self._evaluate(model, labeled))
             stop_reason = self._check_rules(row)
             cap = min([batch] + [int(rule.remaining(len(annotations))) for rule in self.rules
@@ -330,7 +333,8 @@ class Session:
         row = {"round": r, "n_labeled": len(labeled), "n_annotations": len(annotations),
                "n_queried": len(picks), "n_relabeled": 0, "n_relabel_requests": 0,
                "fit_seconds": 0.0, "predict_seconds": 0.0,
-               "score_seconds": time.perf_counter() - t0, "model": "none"}
+               "score_seconds": time.perf_counter() - t0,
+               "prepare_seconds": self._took_preparing(), "model": "none"}
         self._history.append(row)  # ask holds the run lock
         if len(picks):
             self._queries.append(picks)
@@ -352,14 +356,22 @@ class Session:
         return x.reshape(len(self.pool.features), -1)
 
     def _prepare(self) -> None:
-        """The learner's ``prepare`` on every row (test rows too), once."""
+        """The learner's ``prepare`` on every row (test rows too), once (its seconds go to
+        the round's ``prepare_seconds``)."""
         if not self._prepared:
+            t0 = time.perf_counter()
             if callable(getattr(self.learner, "prepare", None)):
                 test = self.pool.test.drop(columns=[self.pool.label])
                 every = pd.concat([self.pool.features, test]) if len(test) else \
                     self.pool.features
                 self.learner.prepare(every, self.pool.column_types)
             self._prepared = True
+            self._prepare_seconds += time.perf_counter() - t0
+
+    def _took_preparing(self) -> float:
+        """The seconds the learner's prepare took since the last history line."""
+        seconds, self._prepare_seconds = self._prepare_seconds, 0.0
+        return seconds
 
     def _fit(self, r: int, train: pd.DataFrame):
         if self.store is not None:  # folders a stopped process left; the current one stays

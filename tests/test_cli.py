@@ -119,7 +119,18 @@ def test_demo_on_small_images(image_csv, tmp_path):
     header = lines.index("Test accuracy by round and number of labeled rows:")
     assert lines[header + 1].split() == ["labels", "auto", "random"]
     assert lines[header + 3].split()[:2] == ["0", "4"]  # round 0: 2 per class
-    assert "Mean seconds per round:" in done.stdout
+    timing = next(i for i, line in enumerate(lines) if line.startswith("Mean seconds"))
+    assert lines[timing + 1].split() == ["fit", "s", "predict", "s", "score", "s", "prepare", "s",
+                                         "(once)"]
+    # The embedding of every image is the first round's preparation, not its fit.
+    history = pd.read_csv(tmp_path / "demo" / "auto" / "history.csv")
+    prepared = history["prepare_seconds"]
+    assert prepared.iloc[0] > 0 and (prepared.iloc[1:] == 0).all()
+    assert (history["fit_seconds"] >= prepared).all()
+    auto = lines[timing + 2].split()
+    assert auto[0] == "auto"
+    assert float(auto[1]) == pytest.approx((history["fit_seconds"] - prepared).mean(), abs=6e-4)
+    assert float(auto[4]) == pytest.approx(prepared.sum(), abs=6e-4)
     assert (tmp_path / "demo" / "learning_curve.png").is_file()
     assert (tmp_path / "demo" / "auto" / "queries.csv").is_file()
 
