@@ -630,10 +630,9 @@ class TabularLearner(_InFolders):
                               train[label], "eval_metric"),
             path=str(self._workspace.new()), verbosity=self.verbosity,
         )
-        kwargs = dict(presets=self.presets, time_limit=self.time_limit,
-                      hyperparameters=_one_thread(_neighbours_that_fit(
-                          _tier(self.hyperparameters or DEFAULT_TABULAR_MODELS, train[label]),
-                          len(train)), len(train)),
+        models = _tier(self.hyperparameters or DEFAULT_TABULAR_MODELS, train[label])
+        models = _one_thread(_neighbours_that_fit(models, len(train)), len(train))
+        kwargs = dict(presets=self.presets, time_limit=self.time_limit, hyperparameters=models,
                       num_bag_folds=max(folds, 2), num_bag_sets=1, num_stack_levels=0,
                       ag_args_fit={"random_seed": self.seed},
                       _feature_generator_kwargs=feature_generator_kwargs(

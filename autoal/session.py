@@ -19,7 +19,6 @@ carry round ``r + 1``: the first round whose model trains on them. Before the fi
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -707,8 +706,7 @@ class Session:
 def _as_stored(config: dict, stored: dict) -> dict:
     """``config`` with the stored learner's description where the two differ only by
     constructor arguments left at their defaults: ones a newer autoal has added."""
-    now = json.loads(json.dumps(config["learner"]))
-    if without_defaults(now) == without_defaults(stored.get("learner")):
+    if without_defaults(config["learner"]) == without_defaults(stored.get("learner")):
         return {**config, "learner": stored["learner"]}
     return config
 
