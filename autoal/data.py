@@ -110,7 +110,7 @@ def infer_column_types(df: pd.DataFrame, *, exclude=(), column_types=None, base_
 def _guess(values: pd.Series, base_dir) -> str:
     if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
         return NUMERICAL
-    strings = values.dropna()
+    strings = values.dropna().astype(object)  # pandas' categories map to categories
     strings = strings[strings.map(lambda v: isinstance(v, str))]
     if len(strings) == 0:
         return CATEGORICAL

@@ -20,6 +20,15 @@ def test_infer_column_types(image_csv, texts):
                      "flag": "numerical", "colour": "categorical"}
     assert infer_column_types(frame, exclude=["label"], column_types={"n": "categorical"})["n"] == "categorical"
 
+    # The same columns as pandas categories (as R's factors and parquet files come), one
+    # of them holding a single value: mapped, a category column stays one, and its mean
+    # is an error.
+    as_categories = frame.astype({"image_path": "category", "text": "category",
+                                  "colour": "category"}).assign(
+        kind=pd.Categorical(["x"] * len(frame)))
+    assert infer_column_types(as_categories, exclude=["label"]) == {**types,
+                                                                    "kind": "categorical"}
+
 
 def test_column_types_errors(blobs):
     with pytest.raises(ValueError, match="not in the data: 'nope'"):
