@@ -30,12 +30,14 @@ its settings and autoal's default models, rounds x batch and seed) and loaded, n
 rerun, next time (delete the folder to start over). Timings are wall-clock
 on a possibly shared machine; the core count and load are printed.
 
-Data: scikit-learn's bundled sets, and the UCI sets of the R package mlbench as
-Debian ships them (``r-cran-mlbench``; the ``.rda`` files are read with ``pyreadr``,
-which must be importable: ``pip install pyreadr``). ``--mlbench`` names the folder of
-those files; by default the installed package's, ``/usr/lib/R/site-library/mlbench/data``.
-Without R, ``apt-get download r-cran-mlbench && dpkg -x r-cran-mlbench_*.deb x`` gives
-``x/usr/lib/R/site-library/mlbench/data``.
+Data: scikit-learn's bundled sets, and UCI sets of the R packages mlbench and cba as
+Debian ships them (``r-cran-mlbench``, ``r-cran-cba``; the ``.rda`` files are read with
+``pyreadr``, which must be importable: ``pip install pyreadr``). ``--r-library`` names
+the folder that holds those packages; by default R's, ``/usr/lib/R/site-library``.
+Without R, ``apt-get download r-cran-mlbench r-cran-cba`` and ``dpkg -x PACKAGE.deb x``
+for each give ``x/usr/lib/R/site-library``. And UCI sets in ARFF as Debian's ``weka``
+ships them among its examples (read with SciPy); ``--weka`` names their folder, by
+default ``/usr/share/doc/weka/examples`` (``apt-get download weka``, ``dpkg -x``).
 """
 
 from __future__ import annotations
@@ -55,11 +57,12 @@ from autogluon.core.models.greedy_ensemble.ensemble_selection import SimpleWeigh
 
 import autoal
 
-MLBENCH = Path("/usr/lib/R/site-library/mlbench/data")
+R_LIBRARY = Path("/usr/lib/R/site-library")
+WEKA = Path("/usr/share/doc/weka/examples")
 
 
 def _sklearn(name):
-    def load(_folder):
+    def load(_folders):
         from sklearn import datasets
 
         frame = getattr(datasets, f"load_{name}")(as_frame=True).frame
@@ -67,16 +70,16 @@ def _sklearn(name):
     return load
 
 
-def _mlbench(name, label, drop=(), numbers=False):
-    def load(folder):
+def _r(package, name, label, drop=(), numbers=False):
+    def load(folders):
         try:
             import pyreadr
         except ImportError as error:
             raise SystemExit(f"The set {name!r} is read with pyreadr: pip install pyreadr "
                              f"({error}).") from error
-        path = Path(folder) / f"{name}.rda"
+        path = Path(folders.r_library) / package / "data" / f"{name}.rda"
         if not path.is_file():
-            raise SystemExit(f"{path} not found: install r-cran-mlbench or pass --mlbench "
+            raise SystemExit(f"{path} not found: install r-cran-{package} or pass --r-library "
                              f"(see this file's docstring).")
         frame = next(iter(pyreadr.read_r(str(path)).values()))
         frame = frame.drop(columns=list(drop)).rename(columns={label: "label"})
@@ -88,34 +91,65 @@ def _mlbench(name, label, drop=(), numbers=False):
     return load
 
 
-#: name -> (loader, batch, what it is). Rounds x batch is scaled to the set's size.
+def _weka(names, label):
+    def load(folders):
+        from scipy.io import arff
+
+        frames = []
+        for name in names:
+            path = Path(folders.weka) / f"{name}.arff"
+            if not path.is_file():
+                raise SystemExit(f"{path} not found: install weka or pass --weka (see this "
+                                 f"file's docstring).")
+            frames.append(pd.DataFrame(arff.loadarff(path)[0]))
+        frame = pd.concat(frames, ignore_index=True).rename(columns={label: "label"})
+        for column in frame.columns[frame.dtypes == object]:  # nominal: bytes, "?" missing
+            frame[column] = frame[column].str.decode("utf-8").replace("?", np.nan)
+        frame["label"] = frame["label"].astype(str)
+        return frame
+    return load
+
+
+#: name -> (loader of the parsed arguments' folders, batch, what it is). Rounds x batch
+#: is scaled to the set's size.
 SETS = {
     "digits": (_sklearn("digits"), 30, "scikit-learn digits: 1,797 rows, 64 features, 10 classes"),
-    "vehicle": (_mlbench("Vehicle", "Class"), 20, "mlbench Vehicle: 846 rows, 18 features, 4 classes"),
+    "vehicle": (_r("mlbench", "Vehicle", "Class"), 20,
+                "mlbench Vehicle: 846 rows, 18 features, 4 classes"),
     "breast_cancer": (_sklearn("breast_cancer"), 10,
                       "scikit-learn breast cancer: 569 rows, 30 features, 2 classes"),
     "wine": (_sklearn("wine"), 5, "scikit-learn wine: 178 rows, 13 features, 3 classes"),
-    "vowel": (_mlbench("Vowel", "Class"), 30,
+    "vowel": (_r("mlbench", "Vowel", "Class"), 30,
               "mlbench Vowel: 990 rows, 10 features (speaker as a category), 11 classes"),
-    "satellite": (_mlbench("Satellite", "classes"), 50,
+    "satellite": (_r("mlbench", "Satellite", "classes"), 50,
                   "mlbench Satellite: 6,435 rows, 36 features, 6 classes"),
-    "letter": (_mlbench("LetterRecognition", "lettr"), 150,
+    "letter": (_r("mlbench", "LetterRecognition", "lettr"), 150,
                "mlbench LetterRecognition: 20,000 rows, 16 features, 26 classes"),
-    "pima": (_mlbench("PimaIndiansDiabetes", "diabetes"), 20,
+    "pima": (_r("mlbench", "PimaIndiansDiabetes", "diabetes"), 20,
              "mlbench PimaIndiansDiabetes: 768 rows, 8 features, 2 classes"),
-    "ionosphere": (_mlbench("Ionosphere", "Class", drop=("V2",)), 10,
+    "ionosphere": (_r("mlbench", "Ionosphere", "Class", drop=("V2",)), 10,
                    "mlbench Ionosphere: 351 rows, 33 features (one 0/1 category), 2 classes"),
-    "sonar": (_mlbench("Sonar", "Class"), 10, "mlbench Sonar: 208 rows, 60 features, 2 classes"),
-    "glass": (_mlbench("Glass", "Type"), 5, "mlbench Glass: 214 rows, 9 features, 6 classes"),
-    "dna": (_mlbench("DNA", "Class"), 50,
+    "sonar": (_r("mlbench", "Sonar", "Class"), 10,
+              "mlbench Sonar: 208 rows, 60 features, 2 classes"),
+    "glass": (_r("mlbench", "Glass", "Type"), 5, "mlbench Glass: 214 rows, 9 features, 6 classes"),
+    "dna": (_r("mlbench", "DNA", "Class"), 50,
             "mlbench DNA: 3,186 rows, 180 binary categories, 3 classes"),
-    "breast_cancer_uci": (_mlbench("BreastCancer", "Class", drop=("Id",), numbers=True), 20,
+    "breast_cancer_uci": (_r("mlbench", "BreastCancer", "Class", drop=("Id",), numbers=True), 20,
                           "mlbench BreastCancer: 699 rows, 9 grades 1-10 (some missing), "
                           "2 classes"),
-    "votes": (_mlbench("HouseVotes84", "Class"), 10,
+    "votes": (_r("mlbench", "HouseVotes84", "Class"), 10,
               "mlbench HouseVotes84: 435 rows, 16 yes/no votes (some missing), 2 classes"),
-    "soybean": (_mlbench("Soybean", "Class"), 20,
+    "soybean": (_r("mlbench", "Soybean", "Class"), 20,
                 "mlbench Soybean: 683 rows, 35 categories (some missing), 19 classes"),
+    "mushroom": (_r("cba", "Mushroom", "class"), 10,
+                 "cba Mushroom: 8,124 rows, 22 categories (some missing), 2 classes"),
+    "breast_cancer_lj": (_weka(["breast-cancer"], "Class"), 10,
+                         "weka breast-cancer (Ljubljana): 286 rows, 9 categories (some "
+                         "missing), 2 classes"),
+    "credit": (_weka(["credit-g"], "class"), 20,
+               "weka credit-g: 1,000 rows, 13 categories and 7 numbers, 2 classes"),
+    "segment": (_weka(["segment-challenge", "segment-test"], "class"), 30,
+                "weka segment: 2,310 rows, 19 features, 7 classes"),
 }
 
 #: The sets the default's settings were chosen on; the rest only report on it (the two
@@ -200,6 +234,15 @@ CONFIGS = {
     # weighted ensemble, which at 2 labels per class often keeps one model alone
     "equal": {"equal_below": 10**9},
     "equal_10": {"equal_below": 10},
+    # AutoGluon's random forest alone while a class has fewer than 10 labels, then the
+    # default's models: on a table of categories alone, where the neighbours drop out and
+    # the first tier is the forest and extra trees blended on a few rows
+    "rf_first": {"hyperparameters": [(0, {"RF": {"n_estimators": 100}}), (10, _RF_XT_KNN_LR)],
+                 "eval_metric": "accuracy"},
+    # the default keeping every category seen on the labeled rows (always, or while a
+    # class has fewer than 3 labels), where AutoGluon reads one seen once as missing
+    "kept_categories": {"kept_below": 10**9},
+    "kept_categories_3": {"kept_below": 3},
 }
 FOREST = "forest_margin"
 #: The yardstick again with other seeds for its forest and its tie-breaks: how far below
@@ -289,9 +332,40 @@ class _EqualWeights(GreedyWeightedEnsembleModel):
         self.weights_ = self.model.weights_
 
 
+class KeptCategories(autoal.TabularLearner):
+    """TabularLearner that keeps every category seen on the labeled rows while the
+    smallest class has fewer than ``kept_below`` labels: AutoGluon reads one seen once as
+    missing (its ``CategoryFeatureGenerator``'s ``minimum_cat_count=2``)."""
+
+    def __init__(self, *, kept_below: int, **kwargs):
+        super().__init__(**kwargs)
+        self.kept_below = kept_below
+
+    def fit(self, data, label):
+        if data[label].value_counts().min() >= self.kept_below:
+            return super().fit(data, label)
+        from autogluon.features.generators import CategoryFeatureGenerator
+
+        from autoal import learners
+
+        plain = learners.feature_generator_kwargs
+
+        def kept(*args, **kwargs):
+            return {**plain(*args, **kwargs), "enable_categorical_features": False,
+                    "custom_feature_generators": [CategoryFeatureGenerator(
+                        minimum_cat_count=None)]}
+
+        learners.feature_generator_kwargs = kept
+        try:
+            return super().fit(data, label)
+        finally:
+            learners.feature_generator_kwargs = plain
+
+
 def _learner(settings, **kwargs):
-    return (EqualBlend if "equal_below" in settings else autoal.TabularLearner)(
-        **settings, **kwargs)
+    kind = (EqualBlend if "equal_below" in settings else
+            KeptCategories if "kept_below" in settings else autoal.TabularLearner)
+    return kind(**settings, **kwargs)
 
 
 def _config(name) -> tuple[dict, str, list]:
@@ -413,7 +487,8 @@ def main(argv=None) -> None:
     parser.add_argument("--configs", nargs="+", default=["default"],
                         choices=[*CONFIGS, FOREST_AGAIN])
     parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--mlbench", default=str(MLBENCH))
+    parser.add_argument("--r-library", default=str(R_LIBRARY))
+    parser.add_argument("--weka", default=str(WEKA))
     parser.add_argument("--out", default="benchmarks/results/tabular_vs_forest")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
@@ -426,7 +501,7 @@ def main(argv=None) -> None:
           f"contenders {contenders}", flush=True)
     for name in args.sets:
         load, batch, what = SETS[name]
-        df = load(args.mlbench)
+        df = load(args)  # the folders of the R packages and of weka's examples
         curves = run_set(name, df, contenders=contenders, seeds=args.seeds, rounds=args.rounds,
                          batch=batch, out=Path(args.out) / name)
         role = "chosen on" if name in CHOSEN_ON else "report only"
