@@ -109,11 +109,13 @@ def clean_labels(values):
     (so clean data keeps its dtype and fingerprint), else a cleaned copy."""
     if values.dtype.kind in "biufcmM":  # numbers and times: NaN is missing already
         return values
-    strings = values.map(lambda v: isinstance(v, str) and (v != v.strip() or not v))
+    # (pandas' categories map to categories, which have no any())
+    plain = values.astype(object) if str(values.dtype) == "category" else values
+    strings = plain.map(lambda v: isinstance(v, str) and (v != v.strip() or not v))
     if not strings.any():
         return values
-    out = values.astype(object) if str(values.dtype) == "category" else values.copy()
-    out[strings.to_numpy()] = [clean_label(v) for v in values[strings.to_numpy()]]
+    out = plain.copy()
+    out[strings.to_numpy()] = [clean_label(v) for v in plain[strings.to_numpy()]]
     return out
 
 

@@ -84,12 +84,16 @@ def test_blank_labels_are_missing_in_loop(blank):
     assert learner.fits == 0
 
 
-def test_padded_labels_are_the_class_they_name():
-    df = make_blobs_frame()
+@pytest.mark.parametrize("dtype", [object, "category"])  # pandas categories too
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_padded_labels_are_the_class_they_name(dtype, n_classes):
+    df = make_blobs_frame(n_classes=n_classes)
     df.loc[df["label"] == "class_1", "label"] = " class_1 "
+    df["label"] = df["label"].astype(dtype)
     result = autoal.loop(df, rounds=0, init=2, learner=CountingLearner(), progress=False)
-    assert result.classes == ["class_0", "class_1", "class_2"]
-    assert set(result.annotations["label"]) == {"class_0", "class_1", "class_2"}
+    classes = [f"class_{k}" for k in range(n_classes)]
+    assert result.classes == classes
+    assert set(result.annotations["label"]) == set(classes)
 
 
 def test_run_refuses_blank_labels(tmp_path, capsys):
