@@ -658,9 +658,13 @@ class TabularLearner(_InFolders):
         try:
             with warnings.catch_warnings():
                 # AutoGluon's logistic regression passes n_jobs, which scikit-learn 1.8
-                # ignores with a FutureWarning at every fit.
+                # ignores with a FutureWarning at every fit; and it asks for 1,000
+                # quantiles of a skewed column, which scikit-learn lowers to the rows
+                # there are with a UserWarning in every fold.
                 warnings.filterwarnings("ignore", message="'n_jobs' has no effect",
                                         category=FutureWarning)
+                warnings.filterwarnings("ignore", message=r"n_quantiles \(\d+\) is greater",
+                                        category=UserWarning)
                 predictor.fit(train, **kwargs)
         except RuntimeError as error:
             if "No models were trained" not in str(error):

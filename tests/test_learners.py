@@ -2,6 +2,7 @@
 
 import json
 import logging
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -208,6 +209,22 @@ def test_the_default_adds_logistic_regression_once_every_class_has_its_tiers_lab
 
     assert families(short) == {"RandomForest", "ExtraTrees", "KNeighbors"}
     assert families(enough) == {"RandomForest", "ExtraTrees", "KNeighbors", "LinearModel"}
+
+
+@pytest.mark.slow
+def test_logistic_regression_on_a_skewed_column_fits_without_warnings(blobs):
+    # AutoGluon's logistic regression quantile-transforms a skewed column with 1,000
+    # quantiles; on fewer rows scikit-learn warns in every fold, and a user saw three
+    # warnings a round.
+    from autoal.learners import DEFAULT_TABULAR_MODELS
+
+    least = DEFAULT_TABULAR_MODELS[-1][0]
+    data = blobs.groupby("label").head(least).assign(f0=lambda d: d["f0"] ** 3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = TabularLearner().fit(data, "label")
+    assert any(name.startswith("LinearModel") for name in model.predictor.model_names())
+    assert [str(w.message) for w in caught if issubclass(w.category, UserWarning)] == []
 
 
 @pytest.mark.slow
