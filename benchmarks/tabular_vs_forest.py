@@ -405,8 +405,8 @@ def autoal_run(df, test, init, *, rounds, batch, seed, config) -> pd.DataFrame:
 
 def _version(who) -> str:
     """A short hash of what decides a contender's runs: the learner's settings, how autoal
-    has AutoGluon prepare the columns, and autoal's default tabular models where it uses
-    them (a changed default runs again)."""
+    has AutoGluon prepare the columns and its learner, and autoal's default tabular models
+    where it uses them (a changed default runs again)."""
     import hashlib
     import json
 
@@ -423,6 +423,7 @@ def _version(who) -> str:
     if learners.default_models(learner) is not None:
         described.append(learners.default_models(learner))
     described.append(learners.tabular_features(learner))
+    described.append(learners.TABULAR_LEARNER)
     return hashlib.sha1(json.dumps(described, sort_keys=True).encode()).hexdigest()[:8]
 
 
