@@ -43,6 +43,7 @@ default ``/usr/share/doc/weka/examples`` (``apt-get download weka``, ``dpkg -x``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -304,7 +305,23 @@ def forest_margin(df, test, init, *, rounds, batch, seed, draws=None) -> pd.Data
     return pd.DataFrame(rows)
 
 
-class EqualBlend(autoal.TabularLearner):
+class _WhileFewLabels(autoal.TabularLearner):
+    """TabularLearner fitted otherwise (:meth:`_otherwise`, a context around the fit)
+    while the smallest class has fewer than :attr:`below` labels."""
+
+    below: int
+
+    def fit(self, data, label):
+        if data[label].value_counts().min() >= self.below:
+            return super().fit(data, label)
+        with self._otherwise():
+            return super().fit(data, label)
+
+    def _otherwise(self):
+        raise NotImplementedError
+
+
+class EqualBlend(_WhileFewLabels):
     """TabularLearner whose base models are averaged while the smallest class has fewer
     than ``equal_below`` labels: AutoGluon's weighted ensemble with its weights fixed
     (:class:`_EqualWeights`, passed down to the trainer as ``aux_kwargs={"child_cls":
@@ -312,15 +329,14 @@ class EqualBlend(autoal.TabularLearner):
 
     def __init__(self, *, equal_below: int, **kwargs):
         super().__init__(**kwargs)
-        self.equal_below = equal_below
+        self.equal_below = self.below = equal_below
 
-    def fit(self, data, label):
-        if data[label].value_counts().min() >= self.equal_below:
-            return super().fit(data, label)
+    @contextlib.contextmanager
+    def _otherwise(self):
         plain = self.fit_kwargs
         self.fit_kwargs = {**(plain or {}), "aux_kwargs": {"child_cls": _EqualWeights}}
         try:
-            return super().fit(data, label)
+            yield
         finally:
             self.fit_kwargs = plain
 
@@ -338,18 +354,19 @@ class _EqualWeights(GreedyWeightedEnsembleModel):
         self.weights_ = self.model.weights_
 
 
-class KeptCategories(autoal.TabularLearner):
+class KeptCategories(_WhileFewLabels):
     """TabularLearner that keeps every category seen on the labeled rows while the
     smallest class has fewer than ``kept_below`` labels: AutoGluon reads one seen once as
-    missing (its ``CategoryFeatureGenerator``'s ``minimum_cat_count=2``)."""
+    missing (its ``CategoryFeatureGenerator``'s ``minimum_cat_count=2``). autoal builds
+    AutoGluon's column preparation in :func:`autoal.learners.feature_generator_kwargs`,
+    which this replaces for the fit."""
 
     def __init__(self, *, kept_below: int, **kwargs):
         super().__init__(**kwargs)
-        self.kept_below = kept_below
+        self.kept_below = self.below = kept_below
 
-    def fit(self, data, label):
-        if data[label].value_counts().min() >= self.kept_below:
-            return super().fit(data, label)
+    @contextlib.contextmanager
+    def _otherwise(self):
         from autogluon.features.generators import CategoryFeatureGenerator
 
         from autoal import learners
@@ -363,7 +380,7 @@ class KeptCategories(autoal.TabularLearner):
 
         learners.feature_generator_kwargs = kept
         try:
-            return super().fit(data, label)
+            yield
         finally:
             learners.feature_generator_kwargs = plain
 
