@@ -213,6 +213,10 @@ def _rank_match(order_by, values) -> np.ndarray:
     The row with the smallest ``order_by`` gets the smallest value; ties in
     ``order_by`` are broken by ``values`` themselves, and rows tied on both share the
     mean of the values they would get, so the result does not depend on row order.
+    Rows that differ in ``order_by`` or ``values`` get different results, in that
+    order (:func:`_strictly_increasing`): where ``values`` repeat (a forest's
+    probabilities often do), the rows' order would otherwise be lost to the random
+    tie-break of the selection.
     """
     order_by = np.asarray(order_by, dtype=float)
     values = np.asarray(values, dtype=float)
@@ -223,10 +227,31 @@ def _rank_match(order_by, values) -> np.ndarray:
     first, second = order_by[order], values[order]
     starts = np.flatnonzero(np.r_[True, (first[1:] != first[:-1]) | (second[1:] != second[:-1])])
     sizes = np.diff(np.r_[starts, n])
-    shared = np.add.reduceat(np.sort(values), starts) / sizes
+    shared = _strictly_increasing(np.add.reduceat(np.sort(values), starts) / sizes)
     result = np.empty(n)
     result[order] = np.repeat(shared, sizes)
     return result
+
+
+def _strictly_increasing(ascending: np.ndarray) -> np.ndarray:
+    """Non-decreasing ``ascending`` made strictly increasing: in each run of equal values
+    the k-th is raised by k/n of a thousandth of the smallest gap between distinct
+    values (without a gap, of a billionth of their scale), n the number of values. The
+    others stay as they are; none passes the next distinct value. (Where that step is
+    below the values' precision, ties stay: rounding never reverses the order.)"""
+    n = len(ascending)
+    finite = ascending[np.isfinite(ascending)]
+    if n < 2 or len(finite) < 2:
+        return ascending
+    gaps = np.diff(finite)
+    if np.all(gaps > 0):
+        return ascending
+    gaps = gaps[gaps > 0]
+    span = gaps.min() if len(gaps) else 1e-9 * max(float(np.abs(finite).max()), 1.0)
+    position = np.arange(n)
+    run_start = np.maximum.accumulate(np.where(np.r_[True, ascending[1:] != ascending[:-1]],
+                                               position, 0))
+    return ascending + (position - run_start) * (1e-3 * span / n)
 
 
 def warm_up(strategy, per_class: float = 3, first=random) -> Strategy:

@@ -448,6 +448,37 @@ def test_activelab_margin_keeps_activelab_relabels_and_picks_new_rows_by_margin(
         assert list(b.new) == [0, 1, 3, 2][:len(a.new)]  # new rows: smallest margin first
 
 
+def test_new_rows_keep_their_order_where_activelab_values_repeat():
+    from autoal.strategies import activelab, activelab_margin, typical, warm_up, with_activelab
+
+    # The same top probability (a forest's often repeat), so the same ActiveLab value,
+    # for the first four rows; by margin: rows 1, 3, 0, 2, then the confident row 4.
+    probs = np.array([[0.5, 0.3, 0.2], [0.5, 0.45, 0.05], [0.5, 0.25, 0.25],
+                      [0.5, 0.4, 0.1], [0.9, 0.05, 0.05]])
+    values = activelab(probs, labels=LABELS, pred_probs=LABELED_PROBS).unlabeled
+    assert len(set(values[:4])) == 1
+    nobody = np.zeros(len(LABELS), dtype=bool)
+    for strategy in (activelab_margin, with_activelab("margin")):
+        scores = strategy(probs, labels=LABELS, pred_probs=LABELED_PROBS)
+        # ActiveLab's scale: no value moves by a thousandth of the gap between two (.2)
+        assert np.allclose(np.sort(scores.unlabeled), np.sort(values), rtol=0, atol=2e-4)
+        for seed in range(10):  # not left to the tie-break draws
+            picked = select_batch(scores.unlabeled, scores.labeled, 3,
+                                  np.random.default_rng(seed), nobody)
+            assert list(picked.new) == [1, 3, 0]
+    # The warm-up's typical rows likewise: the first of each cluster of rows, in order.
+    rows = {"features_unlabeled": np.array([[0.0], [0.1], [10.0], [10.1], [20.0]]),
+            "features_labeled": np.array([[100.0], [100.0], [100.0]]), "batch": 2}
+    warm = with_activelab(warm_up("margin", per_class=3, first=typical))
+    expected = np.argsort(typical(probs, **rows).unlabeled)[:2]
+    for seed in range(10):
+        scores = warm(probs, labels=LABELS, pred_probs=LABELED_PROBS,
+                      rng=np.random.default_rng(seed), **rows)
+        picked = select_batch(scores.unlabeled, scores.labeled, 2, np.random.default_rng(seed),
+                              nobody)
+        assert sorted(picked.new) == sorted(expected)
+
+
 def test_warm_up_picks_like_random_while_the_labeled_pool_is_small():
     from autoal.strategies import activelab_margin, random, warm_up
 
