@@ -1,7 +1,7 @@
 """AutoGluon's private calls, in one place.
 
 autoal uses AutoGluon through its public API except where AutoGluon has none. There
-are two such places.
+are three such places.
 
 Each bagged fold model's own probabilities (BALD and the other ``"samples"``
 strategies): AutoGluon predicts with a bag as a whole, and has no public per-fold
@@ -21,10 +21,20 @@ has no option to skip it. :func:`tabular_predictor` replaces
 ``autogluon.tabular.predictor.predictor.get_autogluon_metadata`` with a copy of its first
 answer: the installed packages do not change while autoal runs.
 
+Models averaged with equal weights (:func:`equal_weights`): AutoGluon blends a predictor's
+models with its greedy weighted ensemble and has no public way to fix the weights. Its
+``fit`` passes ``aux_kwargs`` (documented, "advanced") to the trainer's
+``generate_weighted_ensemble``, whose ``child_cls`` (not documented) names the ensemble's
+model class; :class:`EqualWeights` is AutoGluon's ``GreedyWeightedEnsembleModel`` with
+``_fit`` replaced: a ``SimpleWeightedEnsemble`` of weights 1/n, and
+``_set_stack_columns``, as the greedy one sets its columns.
+
 Checked with ``autogluon.tabular`` :data:`CHECKED_WITH`. ``tests/test_autogluon.py``
 fits a tiny bagged predictor and checks these calls still exist, still take these
 arguments and that the fold models still average to the bag, and that after a first
-fit, a fit and a load scan no packages; an upgrade that breaks them fails there, and
+fit, a fit and a load scan no packages (and ``tests/test_learners.py`` that a fit with
+:func:`equal_weights` predicts the mean of its models and loads in a new process); an
+upgrade that breaks them fails there, and
 :func:`fold_probabilities` here with a :class:`RuntimeError` naming the call.
 """
 
@@ -118,3 +128,40 @@ def fold_probabilities(predictor, model_names, features: pd.DataFrame, index) ->
                               TypeError(f"returned {type(frame).__name__}, not a DataFrame"))
             out.append(frame)
     return out
+
+
+def equal_weights() -> dict:
+    """``TabularPredictor.fit`` arguments that average the models, each with weight 1/n,
+    in place of AutoGluon's weighted ensemble (see the module's docstring)."""
+    return {"aux_kwargs": {"child_cls": _equal_weights_class()}}
+
+
+def __getattr__(name):
+    # EqualWeights is built on first use, so importing autoal does not import AutoGluon;
+    # a saved predictor names it autoal._autogluon.EqualWeights, which loads it here.
+    if name == "EqualWeights":
+        return _equal_weights_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _equal_weights_class():
+    from autogluon.core.models import GreedyWeightedEnsembleModel
+    from autogluon.core.models.greedy_ensemble.ensemble_selection import SimpleWeightedEnsemble
+
+    class EqualWeights(GreedyWeightedEnsembleModel):
+        """AutoGluon's weighted ensemble with each base model's weight 1/n."""
+
+        ag_name = "EqualWeights"
+
+        def _fit(self, X, y, **kwargs):
+            n = len(self.base_model_names)
+            self.model = SimpleWeightedEnsemble(weights=[1 / n] * n,
+                                                problem_type=self.problem_type)
+            self.features = self._set_stack_columns(base_model_names=self.base_model_names)
+            self.params_trained["ensemble_size"] = n
+            self.weights_ = self.model.weights_
+
+    EqualWeights.__module__ = __name__
+    EqualWeights.__qualname__ = "EqualWeights"
+    return EqualWeights

@@ -53,10 +53,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from autogluon.core.models import GreedyWeightedEnsembleModel
-from autogluon.core.models.greedy_ensemble.ensemble_selection import SimpleWeightedEnsemble
-
 import autoal
+from autoal._autogluon import equal_weights
 
 R_LIBRARY = Path("/usr/lib/R/site-library")
 WEKA = Path("/usr/share/doc/weka/examples")
@@ -238,9 +236,12 @@ CONFIGS = {
                                     {"post_drop_duplicates": False}}},
     # the default models averaged, each with the same weight (``equal_below``: while a class
     # has fewer labels than that; the default's first tier: 10), not blended by AutoGluon's
-    # weighted ensemble, which at 2 labels per class often keeps one model alone
+    # weighted ensemble, which at 2 labels per class often keeps one model alone (the
+    # default averages them while the labeled rows are fewer than 3 per class on average,
+    # autoal.learners.EQUAL_BLEND_BELOW)
     "equal": {"equal_below": 10**9},
     "equal_10": {"equal_below": 10},
+    "equal_3": {"equal_below": 3},
     # AutoGluon's random forest alone while a class has fewer than 10 labels, then the
     # default's models: on a table of categories alone, where the neighbours drop out and
     # the first tier is the forest and extra trees blended on a few rows
@@ -323,9 +324,7 @@ class _WhileFewLabels(autoal.TabularLearner):
 
 class EqualBlend(_WhileFewLabels):
     """TabularLearner whose base models are averaged while the smallest class has fewer
-    than ``equal_below`` labels: AutoGluon's weighted ensemble with its weights fixed
-    (:class:`_EqualWeights`, passed down to the trainer as ``aux_kwargs={"child_cls":
-    ...}``, an argument AutoGluon does not document)."""
+    than ``equal_below`` labels (:func:`autoal._autogluon.equal_weights`)."""
 
     def __init__(self, *, equal_below: int, **kwargs):
         super().__init__(**kwargs)
@@ -334,24 +333,11 @@ class EqualBlend(_WhileFewLabels):
     @contextlib.contextmanager
     def _otherwise(self):
         plain = self.fit_kwargs
-        self.fit_kwargs = {**(plain or {}), "aux_kwargs": {"child_cls": _EqualWeights}}
+        self.fit_kwargs = {**(plain or {}), **equal_weights()}
         try:
             yield
         finally:
             self.fit_kwargs = plain
-
-
-class _EqualWeights(GreedyWeightedEnsembleModel):
-    """AutoGluon's weighted ensemble with each base model's weight 1/n."""
-
-    ag_name = "EqualBlend"
-
-    def _fit(self, X, y, **kwargs):
-        n = len(self.base_model_names)
-        self.model = SimpleWeightedEnsemble(weights=[1 / n] * n, problem_type=self.problem_type)
-        self.features = self._set_stack_columns(base_model_names=self.base_model_names)
-        self.params_trained["ensemble_size"] = n
-        self.weights_ = self.model.weights_
 
 
 class KeptCategories(_WhileFewLabels):
@@ -423,7 +409,7 @@ def autoal_run(df, test, init, *, rounds, batch, seed, config) -> pd.DataFrame:
 def _version(who) -> str:
     """A short hash of what decides a contender's runs: the learner's settings, how autoal
     has AutoGluon prepare the columns and its learner, and autoal's default tabular models
-    where it uses them (a changed default runs again)."""
+    and their equal blend where it uses them (a changed default runs again)."""
     import hashlib
     import json
 
@@ -438,7 +424,7 @@ def _version(who) -> str:
         described.append(strategy)
     described += steps
     if learners.default_models(learner) is not None:
-        described.append(learners.default_models(learner))
+        described += [learners.default_models(learner), learners.EQUAL_BLEND_BELOW]
     described.append(learners.tabular_features(learner))
     described.append(learners.TABULAR_LEARNER)
     return hashlib.sha1(json.dumps(described, sort_keys=True).encode()).hexdigest()[:8]

@@ -1,5 +1,6 @@
 """Learners apart from the engine: CrossFitted, with_context, learner_settings."""
 
+import io
 import json
 import logging
 import warnings
@@ -221,6 +222,41 @@ def test_a_class_of_few_labeled_rows_among_many_is_still_predicted():
     model = TabularLearner().fit(pd.concat([df[~rare], df[rare].head(3)]), "label")
     predicted = model.predict_proba(df[rare].iloc[3:].drop(columns="label")).idxmax(axis=1)
     assert (predicted == "class_0").mean() > 0.5  # without the fix: 0
+
+
+@pytest.mark.slow
+def test_the_first_rounds_models_are_averaged_with_equal_weights(blobs, tmp_path):
+    # At 2 labels per class AutoGluon's weighted ensemble would choose its weights on 6
+    # out-of-fold rows; the default models are averaged until there are 3 per class.
+    import subprocess
+    import sys
+
+    from autoal.learners import EQUAL_BLEND_BELOW
+
+    rows = blobs.drop(columns="label")
+    for per_class, blend in ((EQUAL_BLEND_BELOW - 1, "EqualWeights_L2"),
+                             (EQUAL_BLEND_BELOW, "WeightedEnsemble_L2")):
+        model = TabularLearner(path=tmp_path / str(per_class)).fit(
+            blobs.groupby("label").head(per_class), "label")
+        predictor = model.predictor
+        assert predictor.model_best == blend
+        base = predictor.model_names(level=1)
+        assert len(base) == 3  # forest, extra trees, neighbours
+        each = predictor.predict_proba_multi(rows, models=base, as_multiclass=True)
+        mean = sum(each[name].to_numpy() for name in base) / len(base)
+        averaged = np.allclose(model.predict_proba(rows).to_numpy(), mean, atol=1e-6)
+        assert averaged == (blend == "EqualWeights_L2")
+        if averaged:
+            first = model
+    # The saved model loads in a new process (its ensemble's class is autoal's).
+    script = ("import sys, pandas as pd; from autoal.learners import TabularLearner; "
+              "rows = pd.read_pickle(sys.argv[2]); "
+              "print(TabularLearner().load_model(sys.argv[1]).predict_proba(rows).to_json())")
+    rows.head(5).to_pickle(tmp_path / "rows.pkl")
+    out = subprocess.run([sys.executable, "-c", script, first.predictor.path,
+                          str(tmp_path / "rows.pkl")], capture_output=True, text=True, check=True)
+    loaded = pd.read_json(io.StringIO(out.stdout.strip().splitlines()[-1]))
+    assert np.allclose(loaded.to_numpy(), first.predict_proba(rows.head(5)).to_numpy())
 
 
 @pytest.mark.slow
