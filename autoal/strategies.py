@@ -214,9 +214,9 @@ def _rank_match(order_by, values) -> np.ndarray:
     ``order_by`` are broken by ``values`` themselves, and rows tied on both share the
     mean of the values they would get, so the result does not depend on row order.
     Rows that differ in ``order_by`` or ``values`` get different results, in that
-    order (:func:`_strictly_increasing`): where ``values`` repeat (a forest's
-    probabilities often do), the rows' order would otherwise be lost to the random
-    tie-break of the selection.
+    order, however close (:func:`_strictly_increasing`): where ``values`` repeat (a
+    forest's probabilities often do, or differ in the last bit), the rows' order would
+    otherwise be lost to the random tie-break of the selection.
     """
     order_by = np.asarray(order_by, dtype=float)
     values = np.asarray(values, dtype=float)
@@ -234,24 +234,23 @@ def _rank_match(order_by, values) -> np.ndarray:
 
 
 def _strictly_increasing(ascending: np.ndarray) -> np.ndarray:
-    """Non-decreasing ``ascending`` made strictly increasing: in each run of equal values
-    the k-th is raised by k/n of a thousandth of the smallest gap between distinct
-    values (without a gap, of a billionth of their scale), n the number of values. The
-    others stay as they are; none passes the next distinct value. (Where that step is
-    below the values' precision, ties stay: rounding never reverses the order.)"""
-    n = len(ascending)
-    finite = ascending[np.isfinite(ascending)]
-    if n < 2 or len(finite) < 2:
+    """Non-decreasing ``ascending`` made strictly increasing by the fewest steps of
+    floating-point precision: each finite value at least one representable number above
+    the one before it (a run of k equal values ends k - 1 such steps up, and the values
+    after it as far as they must). Values that already increase stay as they are."""
+    finite = np.isfinite(ascending)  # a sorted run: -inf first, then inf and NaN last
+    values = ascending[finite]
+    if len(values) < 2 or np.all(np.diff(values) > 0):
         return ascending
-    gaps = np.diff(finite)
-    if np.all(gaps > 0):
-        return ascending
-    gaps = gaps[gaps > 0]
-    span = gaps.min() if len(gaps) else 1e-9 * max(float(np.abs(finite).max()), 1.0)
-    position = np.arange(n)
-    run_start = np.maximum.accumulate(np.where(np.r_[True, ascending[1:] != ascending[:-1]],
-                                               position, 0))
-    return ascending + (position - run_start) * (1e-3 * span / n)
+    # Floats as integers in the same order (negative ones mirrored), one per step.
+    bits = values.view(np.int64)
+    key = np.where(bits < 0, -(bits & np.int64(0x7FFF_FFFF_FFFF_FFFF)), bits)
+    step = np.arange(len(key), dtype=np.int64)
+    key = np.maximum.accumulate(key - step) + step
+    bits = np.where(key < 0, (-key) | np.int64(-0x8000_0000_0000_0000), key)
+    out = ascending.copy()
+    out[finite] = bits.view(np.float64)
+    return out
 
 
 def warm_up(strategy, per_class: float = 3, first=random) -> Strategy:
