@@ -97,11 +97,11 @@ DEFAULT_TABULAR_MODELS = [(0, _FORESTS_AND_NEIGHBOURS),
 #: which on so few out-of-fold rows often keeps one model by chance. At 2 labels per class
 #: (``benchmarks/tabular_vs_forest.py``'s 18 sets, 20 seeds) that raised the accuracy over
 #: the forest from -.002 to +.006 on average, on 12 sets of 18 (digits +.028, letter
-#: +.018, segment +.022; Mushroom -.004, Sonar -.004 the most lowered). The warm-up picks
-#: typical rows whatever the model, but where rows are alike typical the model's ActiveLab
-#: values order them, so a few picks change (2 of Vehicle's first 20, seed 1), and the
-#: path after them. Averaging until the smallest class had 3 labels (or 10) changed the
-#: margin picks after the warm-up and put more rounds below the forest.
+#: +.018, segment +.022; Mushroom -.004, Sonar -.004 the most lowered). With one annotator
+#: no pick changes, the warm-up's typical rows being the model's choice of none (checked
+#: on Vehicle, letter, satellite, Pima, credit and glass: the same first two batches).
+#: Averaging until the smallest class had 3 labels (or 10) changed the margin picks after
+#: the warm-up and put more rounds below the forest.
 EQUAL_BLEND_BELOW = 3
 #: On embeddings, linear models and neighbours do well with few labels.
 DEFAULT_EMBEDDING_MODELS = {"LR": {}, "KNN": {"weights": "distance"}}

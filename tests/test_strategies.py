@@ -449,7 +449,8 @@ def test_activelab_margin_keeps_activelab_relabels_and_picks_new_rows_by_margin(
 
 
 def test_new_rows_keep_their_order_where_activelab_values_repeat():
-    from autoal.strategies import activelab, activelab_margin, typical, warm_up, with_activelab
+    from autoal.strategies import (_rank_match, activelab, activelab_margin, typical, warm_up,
+                                   with_activelab)
 
     # The same top probability (a forest's often repeat), so the same ActiveLab value,
     # for the first four rows; by margin: rows 1, 3, 0, 2, then the confident row 4.
@@ -466,6 +467,10 @@ def test_new_rows_keep_their_order_where_activelab_values_repeat():
             picked = select_batch(scores.unlabeled, scores.labeled, 3,
                                   np.random.default_rng(seed), nobody)
             assert list(picked.new) == [1, 3, 0]
+    # Values a last bit apart (arithmetic on a forest's probabilities gives them) too.
+    close = np.array([0.5, np.nextafter(0.5, 1.0), 0.5, np.nextafter(0.5, 0.0)])
+    ranked = _rank_match(np.array([3.0, 2.0, 1.0, 0.0]), close)
+    assert list(np.argsort(ranked)) == [3, 2, 1, 0] and len(set(ranked)) == 4
     # The warm-up's typical rows likewise: the first of each cluster of rows, in order.
     rows = {"features_unlabeled": np.array([[0.0], [0.1], [10.0], [10.1], [20.0]]),
             "features_labeled": np.array([[100.0], [100.0], [100.0]]), "batch": 2}
