@@ -68,7 +68,8 @@ _FORESTS_AND_NEIGHBOURS = {"RF": {"n_estimators": 100}, "XT": {"n_estimators": 1
 #: trees of 100 trees each, bagged on their out-of-bag rows, and distance-weighted
 #: neighbours, scored leave-one-out (one fit per model, no folds); from 10 labels in every
 #: class, logistic regression beside them (3-fold bagged). Blended by AutoGluon's weighted
-#: ensemble on out-of-fold accuracy (:class:`TabularLearner`'s ``eval_metric``). Chosen by
+#: ensemble on out-of-fold accuracy (:class:`TabularLearner`'s ``eval_metric``), but
+#: averaged in the first round (:data:`EQUAL_BLEND_BELOW`). Chosen by
 #: ``benchmarks/tabular_vs_forest.py`` (issue 16) on digits, Vehicle, breast cancer and
 #: Pima from 2 labels per class, against a plain scikit-learn random forest + margin.
 #: The first tier alone was below the forest in 11 of their 44 rounds (5 seeds), with LR
