@@ -205,7 +205,8 @@ CONFIGS = {
     # yardstick's): AutoGluon's trees split category codes; and each with the yardstick's
     # margin picks (on Mushroom, 10 seeds, mean gap to the yardstick: the forest alone
     # with margin picks -.067 on codes, -.002 on 0/1 columns; the default with margin
-    # picks -.062 and -.001, with auto's -.011 and -.016)
+    # picks -.062 and -.001, with auto's -.011 and -.016, before auto kept its order where
+    # ActiveLab's values tie; since, the default is +.022)
     "default_onehot": {"onehot": True},
     "rf_100_margin": {"hyperparameters": {"RF": {"n_estimators": 100}},
                       "eval_metric": "accuracy", "strategy": "margin"},
