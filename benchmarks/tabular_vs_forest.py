@@ -43,16 +43,17 @@ default ``/usr/share/doc/weka/examples`` (``apt-get download weka``, ``dpkg -x``
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
 import sys
 import time
 import warnings
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
+
 import autoal
 from autoal._autogluon import equal_weights
 
@@ -308,8 +309,9 @@ def forest_margin(df, test, init, *, rounds, batch, seed, draws=None) -> pd.Data
 
 
 class _WhileFewLabels(autoal.TabularLearner):
-    """TabularLearner fitted otherwise (:meth:`_otherwise`, a context around the fit)
-    while the smallest class has fewer than :attr:`below` labels."""
+    """TabularLearner fitted otherwise (:meth:`_otherwise`, a context around the fit: an
+    attribute swapped for its length) while the smallest class has fewer than
+    :attr:`below` labels."""
 
     below: int
 
@@ -331,14 +333,9 @@ class EqualBlend(_WhileFewLabels):
         super().__init__(**kwargs)
         self.equal_below = self.below = equal_below
 
-    @contextlib.contextmanager
     def _otherwise(self):
-        plain = self.fit_kwargs
-        self.fit_kwargs = {**(plain or {}), **equal_weights()}
-        try:
-            yield
-        finally:
-            self.fit_kwargs = plain
+        return mock.patch.object(self, "fit_kwargs", {**(self.fit_kwargs or {}),
+                                                      **equal_weights()})
 
 
 class KeptCategories(_WhileFewLabels):
@@ -352,7 +349,6 @@ class KeptCategories(_WhileFewLabels):
         super().__init__(**kwargs)
         self.kept_below = self.below = kept_below
 
-    @contextlib.contextmanager
     def _otherwise(self):
         from autogluon.features.generators import CategoryFeatureGenerator
 
@@ -365,11 +361,7 @@ class KeptCategories(_WhileFewLabels):
                     "custom_feature_generators": [CategoryFeatureGenerator(
                         minimum_cat_count=None)]}
 
-        learners.feature_generator_kwargs = kept
-        try:
-            yield
-        finally:
-            learners.feature_generator_kwargs = plain
+        return mock.patch.object(learners, "feature_generator_kwargs", kept)
 
 
 def _learner(settings, **kwargs):
