@@ -92,8 +92,9 @@ _FORESTS_AND_NEIGHBOURS = {"RF": {"n_estimators": 100}, "XT": {"n_estimators": 1
 #: choice, .002 further below over the rounds (up to .019 in rounds 2-6).
 DEFAULT_TABULAR_MODELS = [(0, _FORESTS_AND_NEIGHBOURS),
                           (10, {**_FORESTS_AND_NEIGHBOURS, "LR": {}})]
-#: While the labeled rows are fewer than this many per class (on average, as the ``auto``
-#: strategy's warm-up counts them: the first round, from 2 per class), the default models
+#: While the labeled rows are fewer than this many per class (on average over the classes
+#: labeled: as the ``auto`` strategy's warm-up counts them while every class has a label;
+#: the first round, from 2 per class), the default models
 #: are averaged, each with the same weight, not blended by AutoGluon's weighted ensemble,
 #: which on so few out-of-fold rows often keeps one model by chance. At 2 labels per class
 #: (``benchmarks/tabular_vs_forest.py``'s 18 sets, 20 seeds) that raised the accuracy over
