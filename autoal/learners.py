@@ -48,6 +48,7 @@ import logging
 import shutil
 import tempfile
 import warnings
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -348,8 +349,9 @@ class _Workspace:
     """Fresh folders for AutoGluon's files: ``root/fit-NNN``, or temporary ones; with
     ``exact``, ``root`` itself, then its free siblings ``root-2``, ``root-3``, ...
 
-    Nothing here deletes a fitted model's folder: the engine discards a model once a
-    newer one replaces it, so a model a caller holds keeps its files.
+    Nothing here deletes a fitted model's folder while its model may be in use: the engine
+    discards a model once a newer one replaces it, and a temporary folder goes when
+    nothing holds the predictor in it any more (:meth:`tie`), or when Python exits.
     """
 
     def __init__(self, path=None, *, exact: bool = False):
@@ -371,6 +373,12 @@ class _Workspace:
         shutil.rmtree(folder, ignore_errors=True)
         folder.parent.mkdir(parents=True, exist_ok=True)
         return folder
+
+    def tie(self, predictor, folder) -> None:
+        """Remove ``folder``, when it is temporary, once ``predictor`` (the AutoGluon
+        predictor saved in it, which reads its models from there) is garbage collected."""
+        if self.root is None:
+            weakref.finalize(predictor, shutil.rmtree, str(folder), True)
 
 
 class _InFolders:
@@ -602,9 +610,9 @@ class TabularLearner(_InFolders):
     num_bag_folds : folds for bagging, >= 2; the out-of-fold probabilities score the
         labeled pool (random forests and extra trees are fitted once and give out-of-bag
         probabilities instead, neighbours leave-one-out ones).
-    path : folder for AutoGluon's files (default: a temporary folder); each fit
-        writes to a fresh ``fit-NNN`` folder in it (:meth:`with_context` picks the
-        exact folder of one fit).
+    path : folder for AutoGluon's files; each fit writes to a fresh ``fit-NNN`` folder
+        in it (:meth:`with_context` picks the exact folder of one fit). Default: a
+        temporary folder per fit, removed once nothing holds its predictor.
     seed : passed to AutoGluon models as ``random_seed``.
     eval_metric : the AutoGluon metric its weighted ensemble maximises on the
         out-of-fold probabilities (``"log_loss"``, ``"accuracy"``, ...), or tiers of them
@@ -666,14 +674,16 @@ class TabularLearner(_InFolders):
         train = self._features(data.drop(columns=[label]))
         train[label] = data[label].to_numpy()
         folds = min(self.num_bag_folds, int(train[label].value_counts().max()))
+        folder = self._workspace.new()
         predictor = TabularPredictor(
             label=label, problem_type=_problem_type(train[label]),
             eval_metric=_tier(self.eval_metric or ("log_loss" if self.hyperparameters
                                                    else "accuracy"),
                               train[label], "eval_metric"),
-            path=str(self._workspace.new()), verbosity=self.verbosity,
+            path=str(folder), verbosity=self.verbosity,
             learner_kwargs=dict(TABULAR_LEARNER),
         )
+        self._workspace.tie(predictor, folder)
         models = _tier(self.hyperparameters or DEFAULT_TABULAR_MODELS, train[label])
         models = _one_thread(_neighbours_that_fit(models, len(train)), len(train))
         kwargs = dict(presets=self.presets, time_limit=self.time_limit, hyperparameters=models,
@@ -994,6 +1004,7 @@ class MultiModalLearner(_InFolders):
                 label=label, problem_type=_problem_type(data[label]), path=str(folder),
                 verbosity=self.verbosity, enable_progress_bar=self.verbosity > 0,
             )
+            self._workspace.tie(predictor, folder)
             predictor.fit(data, column_types=types, hyperparameters=self._hyperparameters(data),
                           time_limit=self.time_limit, seed=self.seed)
         return MultiModalModel(predictor)

@@ -189,7 +189,8 @@ class Session:
 
     def close(self) -> None:
         """Wait for model folders being deleted; without a store, remove the temporary
-        folder of the models, keeping the current model's until it is garbage collected."""
+        folder of the models, keeping the current model's until nothing holds the model or
+        its predictor (which reads its models from there) any more."""
         for thread in self._cleanup:
             thread.join()
         self._cleanup = []
@@ -200,7 +201,9 @@ class Session:
             if keep is None or Path(folder) != Path(keep):
                 shutil.rmtree(folder, ignore_errors=True)
         if keep is not None and Path(keep).parent == self._models:
-            weakref.finalize(self.model, shutil.rmtree, str(self._models), True)
+            predictor = getattr(self.model, "predictor", None)
+            weakref.finalize(self.model if predictor is None else predictor,
+                             shutil.rmtree, str(self._models), True)
         else:
             shutil.rmtree(self._models, ignore_errors=True)
 

@@ -4,6 +4,7 @@ import io
 import json
 import logging
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -140,6 +141,24 @@ def test_with_context_fits_into_the_exact_folder(blobs, tmp_path):
     again = copied.fit(blobs.iloc[:30], "label")
     assert again.predictor.path.rstrip("/\\") == str(tmp_path / "models" / "round-000-2")
     assert model.predict_proba(blobs.drop(columns=["label"]).iloc[:3]).shape == (3, 3)
+
+
+@pytest.mark.slow
+def test_a_fit_without_a_path_removes_its_temporary_folder_with_its_predictor(
+        blobs, tmp_path, monkeypatch):
+    import gc
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    learner = TabularLearner(hyperparameters={"RF": {}, "LR": {}})
+    predictor = learner.fit(blobs.iloc[:30], "label").predictor
+    gc.collect()
+    assert [p.name for p in tmp_path.glob("autoal-*")] == [Path(predictor.path).name]
+    # The model is gone but the predictor loads its models from the folder as it predicts.
+    assert len(predictor.predict(blobs.drop(columns=["label"]))) == len(blobs)
+    del predictor
+    gc.collect()
+    assert not list(tmp_path.glob("autoal-*"))
 
 
 @pytest.mark.slow

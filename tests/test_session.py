@@ -160,6 +160,13 @@ def test_a_loop_without_workdir_leaves_no_model_folders(blobs, tmp_path, monkeyp
     del result
     gc.collect()
     assert not list(tmp_path.glob("autoal-*"))
+    # The predictor alone keeps its files: it reads its models from there.
+    predictor = small_loop(blobs, learner="tabular", time_limit=20).predictor
+    gc.collect()
+    assert len(predictor.predict(blobs.drop(columns=["label"]))) == len(blobs)
+    del predictor
+    gc.collect()
+    assert not list(tmp_path.glob("autoal-*"))
 
 
 def test_a_run_directory_of_the_older_layout_is_refused_with_what_to_do(blobs, tmp_path):
