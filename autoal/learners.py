@@ -152,8 +152,8 @@ TABULAR_FEATURES = {"post_drop_duplicates": False, "convert_bool": "pool"}
 #: accuracy by .13-.15 when sky, at 6 of 254 labels, was left out (every sky row then
 #: read as cement), and got it back a round later; on soybean (19 classes) rounds 7 and 8
 #: were .018 and .020 below the forest for it, and are now level. At 1, AutoGluon keeps
-#: every class of 2 rows or more; a class of one row still goes while the others hold
-#: 97.5% of the rows (AutoGluon's bagging keeps the threshold at 2 at least).
+#: every class of 2 rows or more (its bagging keeps the threshold at 2 at least), and
+#: :class:`TabularLearner` gives a class of one row a copy of it (``_single_rows_twice``).
 TABULAR_LEARNER = {"label_count_threshold": 1}
 #: Below this many training rows, the forests and neighbours (AutoGluon's ``RF``, ``XT``,
 #: ``KNN``) fit and predict on one thread (``n_jobs=1``, unless their hyperparameters give
@@ -509,9 +509,7 @@ class TabularModel:
         out = []
         for name in self._base_models():
             oof = self.predictor.predict_proba_oof(model=name, as_multiclass=True)
-            if index is not None:
-                oof = oof.set_axis(index) if len(oof) == len(index) else oof.reindex(index)
-            out.append(oof)
+            out.append(oof if index is None else _first_rows(oof, index))
         return out
 
     def sample_proba(self, data: pd.DataFrame) -> list:
@@ -530,6 +528,34 @@ class TabularModel:
             raise ValueError("This TabularModel was made without an 'encoder', so it cannot "
                              "embed rows. Fit it with TabularLearner or EmbeddingLearner.")
         return self._encoder.transform(self._features(data))
+
+
+def _single_rows_twice(train: pd.DataFrame, label: str) -> pd.DataFrame:
+    """``train``, with each row that is the only one of its class appended once more (on a
+    fresh ``RangeIndex``), when there are more than two classes.
+
+    AutoGluon's bagging needs 2 rows of a class. Otherwise, fitting for accuracy, it leaves
+    a class of one row out, and never predicts it, while the other classes hold 97.5% of
+    the rows (a rare class just found, at 1 of 40 labels); fitting for log loss, it
+    appends the copies itself, at ``index.max() + 1``, which fails on row ids that are
+    text. The copies come last, so the out-of-fold rows are the first ``len(train)``
+    (:func:`_first_rows`); a copied row's own out-of-fold probabilities come from folds
+    that saw its copy.
+    """
+    counts = train[label].value_counts()
+    single = counts.index[counts == 1]
+    if len(counts) <= 2 or not len(single):
+        return train
+    return pd.concat([train, train[train[label].isin(single)]], ignore_index=True)
+
+
+def _first_rows(oof: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """AutoGluon's out-of-fold probabilities of the rows ``index`` names, the first
+    ``len(index)`` it fitted on (:func:`_single_rows_twice`'s copies come after them); a
+    row it dropped reads NaN."""
+    if len(oof) > len(index):
+        oof = oof.iloc[:len(index)]
+    return oof.set_axis(index) if len(oof) == len(index) else oof.reindex(index)
 
 
 def _nothing_fitted(features: pd.DataFrame) -> str:
@@ -673,18 +699,19 @@ class TabularLearner(_InFolders):
         TabularPredictor = tabular_predictor()
         train = self._features(data.drop(columns=[label]))
         train[label] = data[label].to_numpy()
+        train = _single_rows_twice(train, label)
         folds = min(self.num_bag_folds, int(train[label].value_counts().max()))
         folder = self._workspace.new()
         predictor = TabularPredictor(
             label=label, problem_type=_problem_type(train[label]),
             eval_metric=_tier(self.eval_metric or ("log_loss" if self.hyperparameters
                                                    else "accuracy"),
-                              train[label], "eval_metric"),
+                              data[label], "eval_metric"),
             path=str(folder), verbosity=self.verbosity,
             learner_kwargs=dict(TABULAR_LEARNER),
         )
         self._workspace.tie(predictor, folder)
-        models = _tier(self.hyperparameters or DEFAULT_TABULAR_MODELS, train[label])
+        models = _tier(self.hyperparameters or DEFAULT_TABULAR_MODELS, data[label])
         models = _one_thread(_neighbours_that_fit(models, len(train)), len(train))
         kwargs = dict(presets=self.presets, time_limit=self.time_limit, hyperparameters=models,
                       num_bag_folds=max(folds, 2), num_bag_sets=1, num_stack_levels=0,
@@ -695,7 +722,7 @@ class TabularLearner(_InFolders):
                       # Folds one after another: Ray workers cost more than they save here.
                       ag_args_ensemble={"fold_fitting_strategy": "sequential_local"})
         if self.hyperparameters is None and (
-                len(train) < EQUAL_BLEND_BELOW * train[label].nunique()):
+                len(data) < EQUAL_BLEND_BELOW * train[label].nunique()):
             kwargs.update(equal_weights())
         kwargs.update(self.fit_kwargs or {})
         try:
@@ -713,8 +740,8 @@ class TabularLearner(_InFolders):
             if "No models were trained" not in str(error):
                 raise
             raise ValueError(_nothing_fitted(train.drop(columns=[label]))) from None
-        oof = predictor.predict_proba_oof(train_data=train, as_multiclass=True)
-        oof = oof.set_axis(data.index) if len(oof) == len(data) else oof.reindex(data.index)
+        oof = _first_rows(predictor.predict_proba_oof(train_data=train, as_multiclass=True),
+                          data.index)
         encoder = getattr(self, "encoder_", None)
         if encoder is None:
             encoder = self._fit_encoder(data.drop(columns=[label]))
