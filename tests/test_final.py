@@ -270,6 +270,9 @@ def test_a_result_without_a_run_directory_needs_a_path(looped):
 @pytest.mark.slow
 def test_train_and_predict_from_the_command_line(tmp_path, capsys):
     df = pool_frame()
+    # One label of class_2: AutoGluon's bagging copied it at 'index.max() + 1' and failed
+    # on row ids that are text.
+    df.loc[df.index[df["label"] == "class_2"][1:], "label"] = None
     df.insert(0, "id", [f"r{i}" for i in range(len(df))])
     df.to_csv(tmp_path / "pool.csv", index=False)
     assert cli.main(["init", str(tmp_path / "pool.csv"), "--workdir", str(tmp_path / "run"),
