@@ -531,16 +531,16 @@ class TabularModel:
 
 
 def _single_rows_twice(train: pd.DataFrame, label: str) -> pd.DataFrame:
-    """``train``, with each row that is the only one of its class appended once more (on a
-    fresh ``RangeIndex``), when there are more than two classes.
+    """``train`` (on a ``RangeIndex``: rows by position), with each row that is the only
+    one of its class appended once more, when there are more than two classes.
 
     AutoGluon's bagging needs 2 rows of a class. Otherwise, fitting for accuracy, it leaves
     a class of one row out, and never predicts it, while the other classes hold 97.5% of
     the rows (a rare class just found, at 1 of 40 labels); fitting for log loss, it
     appends the copies itself, at ``index.max() + 1``, which fails on row ids that are
-    text. The copies come last, so the out-of-fold rows are the first ``len(train)``
-    (:func:`_first_rows`); a copied row's own out-of-fold probabilities come from folds
-    that saw its copy.
+    text, and its out-of-fold rows then outnumbered the labeled ones. The copies come
+    last, so the labeled rows keep their positions (:func:`_first_rows`); a copied row's
+    own out-of-fold probabilities come from folds that saw its copy.
     """
     counts = train[label].value_counts()
     single = counts.index[counts == 1]
@@ -550,12 +550,10 @@ def _single_rows_twice(train: pd.DataFrame, label: str) -> pd.DataFrame:
 
 
 def _first_rows(oof: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
-    """AutoGluon's out-of-fold probabilities of the rows ``index`` names, the first
-    ``len(index)`` it fitted on (:func:`_single_rows_twice`'s copies come after them); a
-    row it dropped reads NaN."""
-    if len(oof) > len(index):
-        oof = oof.iloc[:len(index)]
-    return oof.set_axis(index) if len(oof) == len(index) else oof.reindex(index)
+    """Out-of-fold probabilities of a fit on rows by position (:meth:`TabularLearner.fit`)
+    for its labeled rows, the first ``len(index)``, named by ``index``; a row AutoGluon
+    dropped reads NaN."""
+    return oof.reindex(pd.RangeIndex(len(index))).set_axis(index)
 
 
 def _nothing_fitted(features: pd.DataFrame) -> str:
@@ -697,7 +695,7 @@ class TabularLearner(_InFolders):
 
     def fit(self, data: pd.DataFrame, label: str) -> TabularModel:
         TabularPredictor = tabular_predictor()
-        train = self._features(data.drop(columns=[label]))
+        train = self._features(data.drop(columns=[label])).reset_index(drop=True)
         train[label] = data[label].to_numpy()
         train = _single_rows_twice(train, label)
         folds = min(self.num_bag_folds, int(train[label].value_counts().max()))
