@@ -634,7 +634,8 @@ def _predict(args) -> int:
     from .rundir import write_csv
 
     model = autoal.load(args.workdir)
-    data = autoal.read_table(args.data, label=model.label)
+    data = autoal.read_table(args.data, label=model.label,
+                             exclude=[args.id_column] if args.id_column is not None else [])
     if args.id_column is not None:
         if args.id_column not in data.columns:
             raise ValueError(f"The --id column {args.id_column!r} is not in {args.data}. "

@@ -25,11 +25,13 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 _SAMPLE = 50
 
 
-def read_table(path, *, label: str | None = None) -> pd.DataFrame:
+def read_table(path, *, label: str | None = None, exclude=(), column_types=None) -> pd.DataFrame:
     """Read a CSV or Parquet file; relative image paths resolve against its folder.
 
-    Image-path columns (see :func:`infer_column_types`) are rewritten as absolute
-    paths, so the frame works from any working directory.
+    Image-path columns (see :func:`infer_column_types`, which ``column_types`` overrides)
+    are rewritten as absolute paths, so the frame works from any working directory; the
+    ``label`` column and those in ``exclude`` (an id column: ``img_001.png`` reads like an
+    image's path) are read as they are.
     """
     path = Path(path)
     if path.is_dir():
@@ -44,8 +46,9 @@ def read_table(path, *, label: str | None = None) -> pd.DataFrame:
     else:
         raise ValueError(f"Data files must be .csv or .parquet. Got {path.name!r}.")
     base = path.resolve().parent
-    exclude = [label] if label is not None else []
-    for column, kind in infer_column_types(df, exclude=exclude, base_dir=base).items():
+    exclude = [*([label] if label is not None else []), *exclude]
+    for column, kind in infer_column_types(df, exclude=exclude, column_types=column_types,
+                                           base_dir=base).items():
         if kind == IMAGE:
             df[column] = resolve_paths(df[column], base)
     return df

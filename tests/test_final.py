@@ -273,11 +273,13 @@ def test_train_and_predict_from_the_command_line(tmp_path, capsys):
     # One label of class_2: AutoGluon's bagging copied it at 'index.max() + 1' and failed
     # on row ids that are text.
     df.loc[df.index[df["label"] == "class_2"][1:], "label"] = None
-    df.insert(0, "id", [f"r{i}" for i in range(len(df))])
+    # Ids that read like images' file names stay as they are given.
+    df.insert(0, "id", [f"r{i}.png" for i in range(len(df))])
     df.to_csv(tmp_path / "pool.csv", index=False)
     assert cli.main(["init", str(tmp_path / "pool.csv"), "--workdir", str(tmp_path / "run"),
                      "--id", "id", "--learner", "tabular"]) == 0
-    fresh = new_rows().reset_index(names="id")
+    assert list(Project(tmp_path / "run").data.index) == df["id"].tolist()
+    fresh = new_rows().rename(index=lambda i: f"{i}.png").reset_index(names="id")
     fresh.to_csv(tmp_path / "new.csv", index=False)
     capsys.readouterr()
     assert cli.main(["predict", str(tmp_path / "run"), str(tmp_path / "new.csv")]) == 2
