@@ -331,7 +331,8 @@ class Session:
             chosen = np.argsort(scores, kind="stable")[:cap]
             picks = pd.DataFrame({"round": r, "row": list(unlabeled[chosen]), "kind": "new",
                                   "score": np.asarray(scores, dtype=float)[chosen],
-                                  "guess": None, "confidence": np.nan}, columns=QUERY)
+                                  "guess": None, "confidence": np.full(len(chosen), np.nan)},
+                                 columns=QUERY)
         row = {"round": r, "n_labeled": len(labeled), "n_annotations": len(annotations),
                "n_queried": len(picks), "n_relabeled": 0, "n_relabel_requests": 0,
                "fit_seconds": 0.0, "predict_seconds": 0.0,

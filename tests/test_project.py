@@ -264,6 +264,8 @@ def test_a_project_starts_with_no_labels_and_the_model_takes_over_at_two_classes
     queue = project.next(batch=5, progress=False)  # no model: rows that cover the data
     assert len(queue) == 5 and queue["guess"].isna().all()
     assert queue["confidence"].isna().all() and project.session.model is None
+    # Numbers, as the model's will be (an object column made pandas warn at every next).
+    assert project.session.query.picks["confidence"].dtype == float
     assert project.session.history["model"].tolist() == ["none"]
     # Labels of one class only: still no model.
     first = queue["row"].iloc[:1]
