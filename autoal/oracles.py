@@ -19,6 +19,7 @@ given: a row may get none, one or several. An oracle may also have
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -77,11 +78,13 @@ class SimulatedAnnotators:
             raise ValueError("SimulatedAnnotators needs exactly one of 'accuracy', "
                              f"'confusion' or 'columns'. Got {sum(given)}.")
         if self.accuracy is not None:
-            bad = [a for a in self.accuracy
+            values = list(self.accuracy) if isinstance(self.accuracy, Iterable) else [None]
+            bad = [a for a in values
                    if not isinstance(a, numbers.Real) or isinstance(a, bool) or not 0 <= a <= 1]
-            if bad or len(self.accuracy) == 0:
+            if bad or len(values) == 0:
                 raise ValueError("The 'accuracy' parameter of SimulatedAnnotators must be a "
-                                 f"non-empty list of numbers in [0, 1]. Got {self.accuracy!r}.")
+                                 "non-empty list of numbers in [0, 1], one per annotator "
+                                 f"(three: [0.9, 0.8, 0.7]). Got {self.accuracy!r}.")
         count = len(next(x for x in (self.accuracy, self.confusion, self.columns) if x is not None))
         if self.names is not None and len(self.names) != count:
             raise ValueError(f"The 'names' parameter of SimulatedAnnotators must name each of the "

@@ -104,7 +104,8 @@ def test_relabels_go_to_someone_new_and_stop_when_all_have_labeled():
 @pytest.mark.parametrize("kwargs, match", [
     ({}, "exactly one of"),
     ({"accuracy": [0.9], "columns": ["x"]}, "exactly one of"),
-    ({"accuracy": [1.5]}, r"numbers in \[0, 1\]. Got \[1.5\]"),
+    ({"accuracy": [1.5]}, r"numbers in \[0, 1\], one per annotator .*Got \[1.5\]"),
+    ({"accuracy": 3}, r"one per annotator \(three: \[0.9, 0.8, 0.7\]\). Got 3\."),
     ({"accuracy": [0.9, 0.8], "names": ["solo"]}, "must name each of the 2 annotators"),
     ({"confusion": [np.eye(2)]}, r"must be \(3, 3\)"),
 ])
