@@ -716,8 +716,10 @@ def _with_flags(message: str, parser) -> str:
     message = _PARAMETER.sub(lambda m: flag(m.group(1)) if m.group(1) in flags
                              else m.group(0), message)
     message = _ASSIGNED.sub(assigned, message)
-    # A hint that named the flag already: "--data-root DIR (--data-root DIR)".
-    return re.sub(r"(--[\w-]+(?: [A-Z]+)?) \(\1(?: on the command line)?\)", r"\1", message)
+    # A hint that named the flag already: "--data-root DIR (--data-root DIR)", and
+    # "--classes (--classes A B ...)".
+    message = re.sub(r"(--[\w-]+(?: [A-Z]+)?) \(\1(?: on the command line)?\)", r"\1", message)
+    return re.sub(r"(--[\w-]+) \((\1 [^)]*)\)", r"\2", message)
 
 
 if __name__ == "__main__":

@@ -84,7 +84,9 @@ class Pool:
                 f"The label column {short(label)} has {int((~known).sum())} missing values "
                 f"(empty, blank or NaN; rows {format_examples(df.index[~known])}). loop "
                 f"simulates labeling from the labels in df, so every row needs one; pass an "
-                f"oracle to label the rest by other means.")
+                f"oracle to label the rest by other means. To have people label them, start "
+                f"a labeling project: autoal.Project.init(df, WORKDIR, classes=[...]) (on the "
+                f"command line: autoal init FILE --workdir WORKDIR --classes A B ...).")
         every_label = pd.concat([df[label], test[label]]) if external else df[label]
         classes = sorted_classes(every_label.dropna().unique())
         if len(classes) < 2:

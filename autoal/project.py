@@ -118,8 +118,17 @@ class Project:
             raise ValueError(f"The label column {short(label)} is not in the data. Columns: "
                              f"{format_examples(data.columns, 10)}. Pass label=... to name it.")
         if id_column is not None:
-            if id_column not in data.columns or not data[id_column].is_unique:
-                raise ValueError(f"The 'id_column' {id_column!r} must be a column of unique ids.")
+            if id_column not in data.columns:
+                raise ValueError(f"The id column {short(id_column)} is not in the data. "
+                                 f"Columns: {format_examples(data.columns, 10)}.")
+            ids = data[id_column]
+            repeated = ids[ids.duplicated()].dropna().unique()
+            problems = ([f"{int(ids.isna().sum())} blank"] if ids.isna().any() else []) + (
+                [f"repeated: {format_examples(repeated)}"] if len(repeated) else [])
+            if problems:
+                raise ValueError(f"The id column {short(id_column)} must hold a different id on "
+                                 f"every row. Got {'; '.join(problems)}. Fix the ids, or leave "
+                                 f"the id column out to number the rows.")
             data = data.set_index(id_column)
         check_row_ids(data.index)
         run = RunDir(workdir)
@@ -136,9 +145,9 @@ class Project:
                              f"label is blank; to train on labeled data alone, fit a model "
                              f"directly (autoal run, or AutoGluon).")
         if len(classes) < 2:
-            raise ValueError(f"A project needs at least 2 classes; the labels given hold "
-                             f"{classes}. Pass classes=[...] (--classes A B ...) to name them "
-                             f"all; the rows need no label to start.")
+            raise ValueError(f"A project needs at least 2 classes; the labels and classes "
+                             f"given hold {classes}. Pass classes=[...] (--classes A B ...) to "
+                             f"name them all; the rows need no label to start.")
         types = infer_column_types(data, exclude=[label], column_types=column_types)
         data = data.copy()
         for column in (c for c, t in types.items() if t == IMAGE):

@@ -513,6 +513,8 @@ def test_flag_rewriting():
         "Use --learner tabular or --seed 3."
     assert rewrite("pass data_root=... (--data-root DIR), or", parser) == \
         "pass --data-root DIR, or"
+    assert rewrite("Pass classes=[...] (--classes A B ...) to", parser) == \
+        "Pass --classes A B ... to"
     assert rewrite("The 'time_limit' parameter of Project.init must be", parser) == \
         "--time-limit must be"
     assert rewrite("df.index = df.index.map(str); other=1", parser) == \

@@ -286,6 +286,19 @@ def test_a_project_starts_with_no_labels_and_the_model_takes_over_at_two_classes
     assert main(["status", str(project.path)]) == 0
 
 
+def test_an_id_column_missing_or_not_unique_is_refused_naming_what_is_wrong(tmp_path):
+    df, _ = pool_frame()
+    df["id"] = [f"r{i}" for i in range(len(df))]
+    with pytest.raises(ValueError, match=r"The id column 'nope' is not in the data. "
+                                         r"Columns: .*'id'"):
+        Project.init(df, tmp_path / "a", id_column="nope")
+    df.loc[df.index[3], "id"], df.loc[df.index[7], "id"] = "r2", None
+    with pytest.raises(ValueError, match=r"a different id on every row. Got 1 blank; "
+                                         r"repeated: 'r2'. Fix the ids"):
+        Project.init(df, tmp_path / "b", id_column="id")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
 def test_a_fully_labeled_file_is_refused_at_init(tmp_path):
     df, _ = pool_frame()
     df = df.assign(label=df["label"].fillna("class_0"))
