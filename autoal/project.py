@@ -331,7 +331,9 @@ class Project:
         missing = {"row", "label"} - set(answers.columns)
         if missing:
             raise ValueError(f"An answer file needs the columns row and label (and annotator, "
-                             f"or annotator=...); missing {sorted(missing)}.")
+                             f"or annotator=...); missing {sorted(missing)}, it has "
+                             f"{format_examples(answers.columns, 10)}. The row column holds "
+                             f"the rows' ids as queue.csv gives them.")
         if annotator is not None:
             if "annotator" in answers and (answers["annotator"].astype(str) != "").any():
                 raise ValueError("The answers name their annotators already; drop annotator=... "

@@ -500,6 +500,10 @@ def test_cli_errors_name_flags(tmp_path, capsys, project):
         tmp_path / "a.csv", index=False)
     code, _, err = run_cli(capsys, "import", project.path, tmp_path / "a.csv")
     assert code == 2 and "pass --annotator NAME or give the file" in err
+    answers_for(project, ["class_0"]).rename(columns={"row": "id"}).to_csv(
+        tmp_path / "b.csv", index=False)
+    code, _, err = run_cli(capsys, "import", project.path, tmp_path / "b.csv")
+    assert code == 2 and "missing ['row'], it has 'id', 'label', 'annotator'" in err
     code, _, err = run_cli(capsys, "init", tmp_path / "blobs.csv", "--workdir",
                            tmp_path / "p", "--classes", " ", "x")
     assert code == 2 and "--classes must list non-blank classes" in err
