@@ -634,8 +634,7 @@ def _predict(args) -> int:
     from .rundir import write_csv
 
     model = autoal.load(args.workdir)
-    data = autoal.read_table(args.data, label=model.label,
-                             exclude=[args.id_column] if args.id_column is not None else [])
+    data = autoal.read_table(args.data, label=model.label, exclude=[args.id_column])
     if args.id_column is not None:
         if args.id_column not in data.columns:
             raise ValueError(f"The --id column {args.id_column!r} is not in {args.data}. "

@@ -31,7 +31,7 @@ def read_table(path, *, label: str | None = None, exclude=(), column_types=None)
     Image-path columns (see :func:`infer_column_types`, which ``column_types`` overrides)
     are rewritten as absolute paths, so the frame works from any working directory; the
     ``label`` column and those in ``exclude`` (an id column: ``img_001.png`` reads like an
-    image's path) are read as they are.
+    image's path; None names none) are read as they are.
     """
     path = Path(path)
     if path.is_dir():
@@ -46,7 +46,7 @@ def read_table(path, *, label: str | None = None, exclude=(), column_types=None)
     else:
         raise ValueError(f"Data files must be .csv or .parquet. Got {path.name!r}.")
     base = path.resolve().parent
-    exclude = [*([label] if label is not None else []), *exclude]
+    exclude = [c for c in (label, *exclude) if c is not None]
     for column, kind in infer_column_types(df, exclude=exclude, column_types=column_types,
                                            base_dir=base).items():
         if kind == IMAGE:

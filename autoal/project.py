@@ -112,8 +112,7 @@ class Project:
         source = None
         if not isinstance(data, pd.DataFrame):
             source = str(Path(data).resolve())
-            data = read_table(data, label=label, column_types=column_types,
-                              exclude=[id_column] if id_column is not None else [])
+            data = read_table(data, label=label, exclude=[id_column], column_types=column_types)
         if label not in data.columns:
             raise ValueError(f"The label column {short(label)} is not in the data. Columns: "
                              f"{format_examples(data.columns, 10)}. Pass label=... to name it.")
