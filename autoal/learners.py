@@ -46,7 +46,6 @@ import contextlib
 import copy
 import logging
 import shutil
-import tempfile
 import warnings
 import weakref
 from pathlib import Path
@@ -54,6 +53,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import _scratch
 from ._autogluon import equal_weights, fold_probabilities, tabular_predictor
 from ._checks import LEARNERS  # noqa: F401  (the learners by name, kept here too)
 from ._checks import check_int, check_learner, check_positive_or_none
@@ -351,7 +351,9 @@ class _Workspace:
 
     Nothing here deletes a fitted model's folder while its model may be in use: the engine
     discards a model once a newer one replaces it, and a temporary folder goes when
-    nothing holds the predictor in it any more (:meth:`tie`), or when Python exits.
+    nothing holds the predictor in it any more (:meth:`tie`), or when Python exits (or,
+    where the process is killed first, when the next autoal process makes one:
+    :func:`autoal._scratch.sweep`).
     """
 
     def __init__(self, path=None, *, exact: bool = False):
@@ -361,7 +363,7 @@ class _Workspace:
 
     def new(self) -> Path:
         if self.root is None:
-            return Path(tempfile.mkdtemp(prefix="autoal-"))
+            return _scratch.folder()
         self._count += 1
         if not self.exact:
             folder = self.root / f"fit-{self._count:03d}"
@@ -1041,7 +1043,7 @@ class MultiModalLearner(_InFolders):
         folds = check_int("oof_folds", self.oof_folds, minimum=2, owner="MultiModalLearner")
         crossed = CrossFitted(whole, folds=folds, seed=self.seed)
         crossed._fold_learner = _OneFit(
-            self, lambda: Path(tempfile.mkdtemp(prefix="autoal-fold-")))
+            self, lambda: _scratch.folder("fold"))
         return crossed.fit(data, label)
 
 

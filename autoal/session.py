@@ -22,7 +22,6 @@ import contextlib
 import logging
 import os
 import shutil
-import tempfile
 import threading
 import time
 import warnings
@@ -33,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import _scratch
 from . import annotations as ann
 from ._checks import check_int, clean_label, damaged, format_examples
 from ._describe import without_defaults
@@ -110,7 +110,7 @@ class Session:
         self._before = self._current = None
         self._lock = store.lock("run") if store is not None else None
         self._models = (store.path / "models" if store is not None
-                        else Path(tempfile.mkdtemp(prefix="autoal-")))
+                        else _scratch.folder())
         self._cleanup = []
 
     @property

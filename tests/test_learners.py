@@ -3,6 +3,11 @@
 import io
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -11,6 +16,7 @@ import pandas as pd
 import pytest
 from conftest import CountingLearner, make_blobs_frame
 
+from autoal import _scratch
 from autoal.learners import (
     LIGHTNING_LOGGERS, CrossFitted, EmbeddingLearner, MultiModalLearner, TabularLearner,
     _logger_levels, _neighbours_that_fit, _tier, learner_settings,
@@ -147,7 +153,6 @@ def test_with_context_fits_into_the_exact_folder(blobs, tmp_path):
 def test_a_fit_without_a_path_removes_its_temporary_folder_with_its_predictor(
         blobs, tmp_path, monkeypatch):
     import gc
-    import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     learner = TabularLearner(hyperparameters={"RF": {}, "LR": {}})
@@ -159,6 +164,43 @@ def test_a_fit_without_a_path_removes_its_temporary_folder_with_its_predictor(
     del predictor
     gc.collect()
     assert not list(tmp_path.glob("autoal-*"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="processes are asked about on POSIX")
+def test_a_killed_process_s_temporary_folder_goes_with_the_next_process_s_first(
+        blobs, tmp_path, monkeypatch):
+    # A process fits without a path, then gets SIGTERM, which skips Python's exit
+    # handlers (as a Jupyter kernel slow to shut down does): its folder stays behind.
+    child = ("import os, signal\n"
+             "from conftest import make_blobs_frame\n"
+             "from autoal.learners import TabularLearner\n"
+             "model = TabularLearner(hyperparameters={'RF': {}}).fit(make_blobs_frame(), 'label')\n"
+             "print(os.getpid(), model.predictor.path, flush=True)\n"
+             "os.kill(os.getpid(), signal.SIGTERM)\n")
+    env = {**os.environ, "TMPDIR": str(tmp_path),
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent),
+                                          os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == -signal.SIGTERM, done.stderr[-2000:]
+    pid, path = done.stdout.split()[-2:]
+    killed = Path(path)
+    assert killed.parent == tmp_path and (killed / "predictor.pkl").is_file()
+    # Another machine's folder, and one whose name only looks like ours, are not touched.
+    assert _scratch._HOST != "elsewhere"
+    other_host = tmp_path / f"autoal-elsewhere-{pid}-abcd1234"
+    not_ours = tmp_path / "autoal-kernel-12345678"
+    other_host.mkdir(), not_ours.mkdir()
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(_scratch, "_swept", False)  # as in a new process
+    predictor = TabularLearner(hyperparameters={"RF": {}}).fit(blobs, "label").predictor
+    assert not killed.exists()
+    mine = Path(predictor.path)
+    assert sorted(tmp_path.iterdir()) == sorted([mine, other_host, not_ours])
+    # A folder of a process still running is kept: this one's.
+    assert _scratch.sweep(tmp_path) == [] and mine.is_dir()
 
 
 @pytest.mark.slow
@@ -271,9 +313,6 @@ def test_a_class_of_one_labeled_row_is_kept_with_row_ids_that_are_text(learner):
 def test_the_first_rounds_models_are_averaged_with_equal_weights(blobs, tmp_path):
     # At 2 labels per class AutoGluon's weighted ensemble would choose its weights on 6
     # out-of-fold rows; the default models are averaged until there are 3 per class.
-    import subprocess
-    import sys
-
     from autoal.learners import EQUAL_BLEND_BELOW
 
     rows = blobs.drop(columns="label")
