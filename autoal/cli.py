@@ -2,7 +2,7 @@
 
 Simulated labeling: ``autoal demo``, ``autoal run FILE``, ``autoal bench FILE``.
 Labeling by people, one round at a time, in a run directory: ``autoal init``,
-``next``, ``label`` (a web page), ``import``, ``status``, ``export``.
+``next``, ``label`` (a web page), ``import``, ``status``, ``export``, ``relocate``.
 The final model of a project or a loop run: ``autoal train``, ``autoal predict``.
 Every command calls the public API (:func:`autoal.loop`, :class:`autoal.Project`,
 :func:`autoal.load`) exactly as a user would.
@@ -273,7 +273,16 @@ def _project_commands(commands) -> None:
                         help="imagefolder: copy the images (default) or link to them "
                              "(symbolic links)")
     _label_studio_task_options(export)
-    for command in (init, nxt, imp, label, status, export):
+
+    relocate = commands.add_parser(
+        "relocate", help="say where a project's images are now, after they moved",
+        description="The images moved apart from the run directory: DATA_ROOT is the folder "
+                    "that now holds what the project's data root held, under the same "
+                    "relative paths; every image must be there. (A project moved or copied "
+                    "together with its images finds them itself.)")
+    relocate.add_argument("workdir")
+    relocate.add_argument("data_root", metavar="DATA_ROOT")
+    for command in (init, nxt, imp, label, status, export, relocate):
         command.add_argument("-v", "--verbose", action="store_true", help="show debug logs")
 
 
@@ -427,6 +436,14 @@ def _status(args) -> int:
         print(status["model"])
     if status["stop_reason"]:
         print(f"A stop rule fired: {status['stop_reason']}; you can stop labeling here.")
+    return 0
+
+
+def _relocate(args) -> int:
+    from .project import Project
+
+    root = Project(args.workdir).relocate(args.data_root)
+    print(f"The images of {args.workdir} are now read from {root}.")
     return 0
 
 
@@ -651,8 +668,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
     command = {"demo": _demo, "run": _run, "bench": _bench, "init": _init, "next": _next,
-               "import": _import, "label": _label, "status": _status,
-               "export": _export, "check": _check, "labelstudio": _labelstudio,
+               "import": _import, "label": _label, "status": _status, "export": _export,
+               "relocate": _relocate, "check": _check, "labelstudio": _labelstudio,
                "train": _train, "predict": _predict}[args.command]
     try:
         with warnings.catch_warnings():

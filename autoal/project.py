@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,10 +38,10 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_int, clean_label, format_examples, short
-from .data import (IMAGE, TEXT, check_images, infer_column_types, read_csv_text, read_table,
-                   resolve_paths)
+from .data import (IMAGE, TEXT, check_images, infer_column_types, is_file, read_csv_text,
+                   read_table, resolve_paths)
 from .pool import Pool, check_row_ids, sorted_classes, with_clean_labels
-from .rundir import RunDir, write_csv, write_parquet
+from .rundir import CONFIG, RunDir, write_csv, write_json, write_parquet
 from .session import Session, check_features
 from .settings import Settings
 from .strategies import get_strategy
@@ -70,8 +71,9 @@ class Project:
         self.classes = list(config["classes"])
         self.config = config
         data = pd.read_parquet(store.path / "data.parquet")
-        self.data = data.set_index("_row")
-        self.data.index.name = None
+        data = data.set_index("_row")
+        data.index.name = None
+        self.data, self._data_root = _images_now(data, config, store.path)
         settings = Settings(label=self.label, strategy=config["strategy"], seed=config["seed"],
                             batch=config["batch"], init="rows", test_size=0.0,
                             learner=config["learner_name"], time_limit=config["time_limit"],
@@ -167,7 +169,8 @@ class Project:
                             "data": {"source": source}})
         session = Session.start(pool, settings, run, kind="project",
                                 config={"learner_name": learner, "data": pool.data_key["data"],
-                                        "data_root": str(root)})
+                                        "data_root": str(root),
+                                        "data_root_from_run": _from_run(root, run.path)})
         session.tell(pd.DataFrame({"row": given.index, "annotator": GIVEN,
                                    "label": given.to_numpy()}))
         logger.info("project %s: %d rows, %d labeled, classes %s", run.path, len(data),
@@ -209,13 +212,10 @@ class Project:
 
     @property
     def data_root(self) -> Path | None:
-        """The folder the project's images lie in (see :meth:`init`); for a project made
-        before it was recorded, the data file's folder, else None."""
-        root = self.config.get("data_root")
-        source = (self.config.get("data") or {}).get("source")
-        if root is None and source is not None:
-            root = Path(source).parent
-        return None if root is None else Path(root).resolve()
+        """The folder the project's images lie in (see :meth:`init`), where they are now
+        (see :meth:`relocate`); for a project made before it was recorded, the data
+        file's folder, else None."""
+        return self._data_root
 
     def status(self) -> dict:
         """Rounds, labels, per-class counts, the queue's progress and the last estimated
@@ -269,6 +269,58 @@ class Project:
         write_table(table, out, format)
         return table
 
+    def relocate(self, data_root) -> Path:
+        """Say where the project's images are now: ``data_root``, the folder that holds
+        what the data root held (the same files under the same relative paths). Every
+        image must be there. Returns the new data root.
+
+        Only for images that moved apart from the run directory: a project moved or
+        copied together with its images (their place relative to the run directory kept)
+        finds them itself. A running labeling page keeps reading the images from where they
+        were when it started: restart it.
+        """
+        new = Path(data_root)
+        if not new.is_dir():
+            raise ValueError(f"The 'data_root' parameter of Project.relocate must be an existing "
+                             f"folder. Got {str(data_root)!r}.")
+        new = new.resolve()
+        images = self._image_columns()
+        if not images:
+            raise ValueError(f"The project {self.path} has no image column (its rows are "
+                             f"{self.show_kind()}); there are no files to relocate.")
+        stored = pd.read_parquet(self.path / "data.parquet").set_index("_row")
+        stored.index.name = None
+        base = _stored_root(self.config)
+        moved = _moved(stored, images, base, new)
+        missing = _missing(moved, images)
+        if missing:
+            raise ValueError(f"{len(missing)} of the project's images are not in {new} as they "
+                             f"were in {base}: {_paths(missing)}. Pass the folder that now "
+                             f"holds what {base} held.")
+        _check_inside(moved, images, new)
+        with self.session._holding():  # refused while a 'next' is fitting
+            config = self.run.config()
+            config.update(images_moved_to=str(new), data_root_from_run=_from_run(new, self.path))
+            write_json(self.path / CONFIG, config)
+        self.config, self.data, self._data_root = config, moved, new
+        self.session.pool.features[images] = moved[images]
+        logger.info("project %s: the images are now read from %s", self.path, new)
+        return new
+
+    def _image_columns(self) -> list:
+        return [c for c, t in self.config["column_types"].items()
+                if t == IMAGE and c in self.data]
+
+    def _check_images_here(self) -> None:
+        """Refuse, naming what to do, when images the model reads are missing."""
+        missing = _missing(self.data, self._image_columns())
+        if missing:
+            raise FileNotFoundError(
+                f"{len(missing)} of the project's images are missing: {_paths(missing)}. If "
+                f"they moved, say where the folder {self.data_root} is now: 'autoal relocate "
+                f"{self.path} NEW_FOLDER' (Project.relocate); a project moved together with "
+                f"its images finds them itself.")
+
     # ---- the final model -------------------------------------------------------------
 
     def train(self, quality: str = "medium", time_limit=None, *, progress: bool = True):
@@ -283,6 +335,7 @@ class Project:
         """
         from .final import train_project
 
+        self._check_images_here()
         return train_project(self, quality=quality, time_limit=time_limit, progress=progress)
 
     # ---- a round ---------------------------------------------------------------------
@@ -297,6 +350,7 @@ class Project:
         A second ``next`` while one is fitting is refused.
         """
         batch = check_int("batch", batch, minimum=1, owner="Project.next")
+        self._check_images_here()
         session = self.session
         session.refresh()
         session.settings = replace(session.settings, progress=progress)
@@ -389,6 +443,66 @@ def _data_root(data_root, source, base_dir) -> Path:
     else:
         root = Path(source).parent if source is not None else Path(base_dir or Path.cwd())
     return root.resolve()
+
+
+def _from_run(root: Path, run_path: Path) -> str | None:
+    """``root`` relative to the run directory (None where no relative path leads there:
+    another drive), so a project moved with its images finds them."""
+    try:
+        return Path(os.path.relpath(root, Path(run_path).resolve())).as_posix()
+    except ValueError:
+        return None
+
+
+def _stored_root(config: dict) -> Path | None:
+    """The folder the image paths in ``data.parquet`` lie in (as at :meth:`Project.init`);
+    for a project made before it was recorded, the data file's folder, else None."""
+    root = config.get("data_root")
+    source = (config.get("data") or {}).get("source")
+    if root is None and source is not None:
+        root = Path(source).parent
+    return None if root is None else Path(root).resolve()
+
+
+def _images_now(data: pd.DataFrame, config: dict, run_path: Path):
+    """``data`` with its image paths where the images are now, and the data root.
+
+    The paths are stored as they were at :meth:`Project.init`, in the data root then. The
+    images are read from the folder :meth:`Project.relocate` named, else from that data
+    root; where that folder is gone but the run directory's own way to it leads to a
+    folder, the project was moved or copied with its images, and they are read there.
+    """
+    base = _stored_root(config)
+    if base is None:
+        return data, None
+    now = Path(config.get("images_moved_to") or base)
+    from_run = config.get("data_root_from_run")
+    if not now.is_dir() and from_run is not None \
+            and (Path(run_path).resolve() / from_run).is_dir():
+        now = (Path(run_path).resolve() / from_run).resolve()
+    images = [c for c, t in config["column_types"].items() if t == IMAGE and c in data]
+    if now == base or not images:
+        return data, now
+    return _moved(data, images, base, now), now
+
+
+def _moved(data: pd.DataFrame, columns, old: Path, new: Path) -> pd.DataFrame:
+    """``data`` with the paths in ``columns`` that lie in ``old`` moved to ``new``, under the
+    same relative path; other paths as they are."""
+    def move(path):
+        if not isinstance(path, str):
+            return path
+        try:
+            return str(new / Path(path).relative_to(old))
+        except ValueError:
+            return path
+
+    return data.assign(**{c: data[c].map(move) for c in columns})
+
+
+def _missing(data: pd.DataFrame, columns) -> list:
+    """The image paths in ``columns`` that name no file."""
+    return [p for c in columns for p in data[c] if isinstance(p, str) and not is_file(p)]
 
 
 def _check_inside(data: pd.DataFrame, columns, root: Path) -> None:

@@ -309,6 +309,51 @@ def test_init_refuses_images_outside_the_data_root(tmp_path):
         tmp_path.resolve())
 
 
+def test_a_project_finds_its_images_after_a_move_and_is_told_where_they_went(tmp_path):
+    root, df = image_table(tmp_path / "a")
+    df.to_csv(root / "labels.csv", index=False)
+    Project.init(root / "labels.csv", tmp_path / "a" / "runs" / "p", learner="embedding")
+    # Moved with its images (a folder renamed, a copy on another machine): found there.
+    shutil.move(tmp_path / "a", tmp_path / "b")
+    project = Project(tmp_path / "b" / "runs" / "p")
+    assert project.data_root == (tmp_path / "b" / "data").resolve()
+    assert all(project.media(row).is_file() for row in project.data.index)
+    project.next(batch=2, progress=False)
+    assert project.queue()["show"].str.startswith(str(project.data_root)).all()
+
+    # The images alone moved: refused, naming the fix, until the project is told where.
+    shutil.move(tmp_path / "b" / "data", tmp_path / "c")
+    project = Project(tmp_path / "b" / "runs" / "p")
+    with pytest.raises(FileNotFoundError, match=r"6 of the project's images are missing: .*"
+                                                r"'autoal relocate .* NEW_FOLDER'"):
+        project.next(batch=2, progress=False)
+    with pytest.raises(FileNotFoundError, match="images are missing"):
+        project.train()
+    with pytest.raises(FileNotFoundError, match="images are missing"):
+        web.make_server(project.path, port=0)
+    with pytest.raises(ValueError, match=r"6 of the project's images are not in .* as they "
+                                         r"were in .*data: .*Pass the folder"):
+        project.relocate(tmp_path)
+    with pytest.raises(ValueError, match="'data_root' parameter of Project.relocate must be"):
+        project.relocate(tmp_path / "nope")
+    done = subprocess.run([sys.executable, "-m", "autoal.cli", "relocate", "runs/p",
+                           str(tmp_path / "c")], cwd=tmp_path / "b", capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0 and "now read from" in done.stdout, done.stderr
+    project = Project(tmp_path / "b" / "runs" / "p")
+    assert project.data_root == (tmp_path / "c").resolve()
+    assert project.next(batch=2, progress=False)["show"].str.startswith(
+        str(project.data_root)).all()
+    # The stored paths stay as they were: the project is only told where they are now.
+    stored = pd.read_parquet(project.path / "data.parquet")["image_path"]
+    assert stored.str.startswith(str((tmp_path / "a" / "data").resolve())).all()
+
+    table = Project.init(pd.DataFrame({"x": [1.0, 2, 3, 4], "label": ["u", "v", None, None]}),
+                         tmp_path / "t")
+    with pytest.raises(ValueError, match="has no image column .* no files to relocate"):
+        table.relocate(tmp_path)
+
+
 def test_init_refuses_files_that_are_not_images(tmp_path):
     root, df = image_table(tmp_path)
     (root / df["image_path"][0]).write_text(HTML)
