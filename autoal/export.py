@@ -64,15 +64,16 @@ def write_table(table: pd.DataFrame, out, format: str) -> None:
 
 
 def write_image_folders(table: pd.DataFrame, out, *, image_column: str, label: str,
-                        files: str = "copy", owner: str = "Project.export") -> pd.DataFrame:
+                        id_column: str = "row", files: str = "copy",
+                        owner: str = "Project.export") -> pd.DataFrame:
     """Write the ImageFolder layout of ``table``'s rows to the new folder ``out``.
 
     Each row's image (``image_column``, a path) goes to ``out/<label>/<file name>``;
     ``files="copy"`` copies it, ``"link"`` makes a symbolic link to it. A file name
     that is taken already in its class folder (images of the same name in different
-    source folders) gets the row id: ``<stem>-<row>.<suffix>``. Class folder names are
-    the classes as text, with path separators replaced by ``_``. Only classes with rows
-    get a folder.
+    source folders) gets the row id (``id_column``): ``<stem>-<row>.<suffix>``. Class
+    folder names are the classes as text, with path separators replaced by ``_``. Only
+    classes with rows get a folder.
 
     ``out`` must not exist, or be an empty folder. Returns ``table`` with
     ``exported_file``: each row's file, relative to ``out``.
@@ -85,10 +86,11 @@ def write_image_folders(table: pd.DataFrame, out, *, image_column: str, label: s
                if s is None or not s.is_file()]
     if missing:
         raise ValueError(f"Image column {image_column!r}: {len(missing)} image(s) of labeled "
-                         f"rows cannot be found: {format_examples(missing, 3)}. Put them back, or "
+                         f"rows cannot be found: {format_examples(missing, 3)}. Put them back "
+                         f"(or say where they are now: Project.relocate, autoal relocate), or "
                          f"export a table (.csv, .parquet, .jsonl); nothing was written.")
     folders = _class_folders(table[label].unique())
-    names = _file_names([folders[c] for c in table[label]], sources, table["row"])
+    names = _file_names([folders[c] for c in table[label]], sources, table[id_column])
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.parent / f".{out.name}.{secrets.token_hex(6)}.partial"
     try:

@@ -169,7 +169,7 @@ class Project:
                             "data": {"source": source}})
         session = Session.start(pool, settings, run, kind="project",
                                 config={"learner_name": learner, "data": pool.data_key["data"],
-                                        "data_root": str(root),
+                                        "data_root": str(root), "id_column": id_column,
                                         "data_root_from_run": _from_run(root, run.path)})
         session.tell(pd.DataFrame({"row": given.index, "annotator": GIVEN,
                                    "label": given.to_numpy()}))
@@ -231,7 +231,8 @@ class Project:
 
     def export(self, out=None, *, format=None, files: str = "copy") -> pd.DataFrame:
         """The labeled rows with their consensus label (in the label column) and
-        ``consensus_quality_score, num_annotations``; written to ``out`` when given.
+        ``consensus_quality_score, num_annotations``, the row ids first (named as the id
+        column given at :meth:`init`, else ``row``); written to ``out`` when given.
 
         ``format`` (default: from ``out``, see :func:`autoal.export.export_format`):
         ``"csv"``, ``"parquet"``, ``"jsonl"`` (JSON Lines), or for an image project
@@ -260,12 +261,13 @@ class Project:
             self.label: consensus["consensus_label"].to_numpy(),
             "consensus_quality_score": consensus["consensus_quality_score"].to_numpy(),
             "num_annotations": consensus["num_annotations"].to_numpy()})
-        table = table.rename_axis("row").reset_index()
+        ids = self.config.get("id_column") or "row"
+        table = table.rename_axis(ids).reset_index()
         if out is None:
             return table
         if format == "imagefolder":
             return write_image_folders(table, out, image_column=column, label=self.label,
-                                       files=files, owner="Project.export")
+                                       id_column=ids, files=files, owner="Project.export")
         write_table(table, out, format)
         return table
 

@@ -294,6 +294,10 @@ def test_train_and_predict_from_the_command_line(tmp_path, capsys):
     assert list(table.columns) == ["id", "prediction"] + [f"proba_{c}" for c in CLASSES]
     assert table["id"].tolist() == fresh["id"].tolist()
     assert table["prediction"].isin(CLASSES).all()
+    # The export names the rows by the id column too.
+    assert cli.main(["export", str(tmp_path / "run"), str(tmp_path / "labeled.csv")]) == 0
+    labeled = pd.read_csv(tmp_path / "labeled.csv")
+    assert labeled.columns[0] == "id" and labeled["id"].isin(df["id"]).all()
     fresh.drop(columns=["f0"]).to_csv(tmp_path / "bad.csv", index=False)
     assert cli.main(["predict", str(tmp_path / "run"), str(tmp_path / "bad.csv")]) == 2
     assert "lacks 1 of the feature columns" in capsys.readouterr().err
@@ -382,6 +386,13 @@ def test_export_refuses_a_folder_that_is_not_empty(image_project, tmp_path, caps
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     (out / "keep.txt").unlink()  # an empty folder is fine
     assert len(image_project.export(out, format="imagefolder")) == 10
+    # A labeled row's image gone: nothing written, and what to do.
+    gone = image_project.export()["image_path"][0]
+    os.remove(gone)
+    with pytest.raises(ValueError, match=r"1 image\(s\) of labeled rows cannot be found: .*"
+                                         r"Project.relocate, autoal relocate"):
+        image_project.export(tmp_path / "again")
+    assert not (tmp_path / "again").exists()
 
 
 # ---- embeddings ---------------------------------------------------------------------------
