@@ -615,8 +615,8 @@ def _model_commands(commands) -> None:
     predict.add_argument("--out", default="predictions.csv",
                          help="the CSV to write (default predictions.csv)")
     predict.add_argument("--id", dest="id_column", metavar="COLUMN",
-                         help="column of DATA holding row ids (default: the row number, as "
-                              "'row')")
+                         help="column of DATA holding row ids, written as given (default: "
+                              "the row number, as 'row'); may be the image column itself")
     for command in (train, predict):
         command.add_argument("-v", "--verbose", action="store_true", help="show debug logs")
 
@@ -650,6 +650,8 @@ def _predict(args) -> int:
     import autoal
     from .rundir import write_csv
 
+    from .data import IMAGE, resolve_paths
+
     model = autoal.load(args.workdir)
     data = autoal.read_table(args.data, label=model.label, exclude=[args.id_column])
     if args.id_column is not None:
@@ -657,6 +659,10 @@ def _predict(args) -> int:
             raise ValueError(f"The --id column {args.id_column!r} is not in {args.data}. "
                              f"Columns: {', '.join(map(str, data.columns[:10]))}.")
         data = data.set_index(args.id_column, drop=False)
+        images = {f["name"] for f in model.info["features"] if f["type"] == IMAGE}
+        if args.id_column in images:  # the ids as given, the model's images found
+            base = Path(args.data).resolve().parent
+            data[args.id_column] = resolve_paths(data[args.id_column], base)
     table = model.predictions(data).rename_axis(args.id_column or "row").reset_index()
     write_csv(Path(args.out), table)
     print(f"Predictions for {len(table)} rows in {args.out}.")

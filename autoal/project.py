@@ -131,6 +131,14 @@ class Project:
                                  f"every row. Got {'; '.join(problems)}. Fix the ids, or leave "
                                  f"the id column out to number the rows.")
             data = data.set_index(id_column)
+        if len(data.columns) < 2:
+            beside = "" if id_column is None else f" and the id column {short(id_column)}"
+            hint = "" if id_column is None else (
+                " The id column names the rows and is not shown or learned from: leave "
+                "id_column=... out to number the rows (the queue shows each row's image or "
+                "text).")
+            raise ValueError(f"The data has no column to show and learn from besides the label "
+                             f"{short(label)}{beside}.{hint}")
         check_row_ids(data.index)
         run = RunDir(workdir)
         run.check_folder("workdir", owner="Project.init")

@@ -395,6 +395,22 @@ def test_export_refuses_a_folder_that_is_not_empty(image_project, tmp_path, caps
     assert not (tmp_path / "again").exists()
 
 
+@pytest.mark.slow
+def test_predict_names_images_by_their_paths_as_given(image_project, tmp_path, capsys):
+    # --id may be the image column: the ids are written as the file gives them, and the
+    # model still finds the images (relative to the file's folder).
+    assert cli.main(["train", str(image_project.path), "--time-limit", "30"]) == 0
+    new = tmp_path / "new"
+    fresh = write_images(new / "images", n_per_class=2, seed=5)[["image_path"]]
+    fresh.to_csv(new / "new.csv", index=False)
+    out = tmp_path / "predictions.csv"
+    assert cli.main(["predict", str(image_project.path), str(new / "new.csv"), "--out",
+                     str(out), "--id", "image_path"]) == 0, capsys.readouterr().err
+    table = pd.read_csv(out)
+    assert table["image_path"].tolist() == fresh["image_path"].tolist()
+    assert table["prediction"].isin(["top", "bottom"]).all()
+
+
 # ---- embeddings ---------------------------------------------------------------------------
 
 def test_the_learner_is_described_by_what_rebuilds_its_features():

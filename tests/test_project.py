@@ -286,7 +286,9 @@ def test_a_project_starts_with_no_labels_and_the_model_takes_over_at_two_classes
     assert main(["status", str(project.path)]) == 0
 
 
-def test_an_id_column_missing_or_not_unique_is_refused_naming_what_is_wrong(tmp_path):
+def test_an_id_column_missing_or_not_unique_is_refused_naming_what_is_wrong(tmp_path, capsys):
+    from autoal.cli import main
+
     df, _ = pool_frame()
     df["id"] = [f"r{i}" for i in range(len(df))]
     with pytest.raises(ValueError, match=r"The id column 'nope' is not in the data. "
@@ -296,7 +298,20 @@ def test_an_id_column_missing_or_not_unique_is_refused_naming_what_is_wrong(tmp_
     with pytest.raises(ValueError, match=r"a different id on every row. Got 1 blank; "
                                          r"repeated: 'r2'. Fix the ids"):
         Project.init(df, tmp_path / "b", id_column="id")
-    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    # The only column besides the label as the ids: nothing left to show or learn from.
+    paths = pd.DataFrame({"label": None, "image_path": [f"{i}.png" for i in range(4)]})
+    with pytest.raises(ValueError, match=r"no column to show and learn from besides the label "
+                                         r"'label' and the id column 'image_path'. .* leave "
+                                         r"id_column=... out"):
+        Project.init(paths, tmp_path / "c", id_column="image_path", classes=["u", "v"])
+    paths.to_csv(tmp_path / "pool.csv", index=False)
+    assert main(["init", str(tmp_path / "pool.csv"), "--workdir", str(tmp_path / "c"),
+                 "--id", "image_path", "--classes", "u", "v"]) == 2
+    assert "leave --id out to number the rows" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"no column to show and learn from besides the label "
+                                         r"'label'\.$"):
+        Project.init(paths[["label"]], tmp_path / "c", classes=["u", "v"])
+    assert not any((tmp_path / name).exists() for name in "abc")
 
 
 def test_a_fully_labeled_file_is_refused_at_init(tmp_path):
