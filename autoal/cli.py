@@ -2,7 +2,8 @@
 
 Simulated labeling: ``autoal demo``, ``autoal run FILE``, ``autoal bench FILE``.
 Labeling by people, one round at a time, in a run directory: ``autoal init``,
-``next``, ``label`` (a web page), ``import``, ``status``, ``export``, ``relocate``.
+``next``, ``label`` (a web page), ``import``, ``status``, ``export``, ``add-classes``,
+``relocate``.
 The final model of a project or a loop run: ``autoal train``, ``autoal predict``.
 Every command calls the public API (:func:`autoal.loop`, :class:`autoal.Project`,
 :func:`autoal.load`) exactly as a user would.
@@ -274,6 +275,14 @@ def _project_commands(commands) -> None:
                              "(symbolic links)")
     _label_studio_task_options(export)
 
+    add = commands.add_parser(
+        "add-classes", help="add classes nobody named at init (a labeler met one)",
+        description="Adds the classes after the project's others: answers may give them at "
+                    "once, and the next round's model learns them from their labels. A "
+                    "running labeling page offers the classes it started with: restart it.")
+    add.add_argument("workdir")
+    add.add_argument("classes", nargs="+", metavar="CLASS")
+
     relocate = commands.add_parser(
         "relocate", help="say where a project's images are now, after they moved",
         description="The images moved apart from the run directory: DATA_ROOT is the folder "
@@ -282,7 +291,7 @@ def _project_commands(commands) -> None:
                     "together with its images finds them itself.)")
     relocate.add_argument("workdir")
     relocate.add_argument("data_root", metavar="DATA_ROOT")
-    for command in (init, nxt, imp, label, status, export, relocate):
+    for command in (init, nxt, imp, label, status, export, add, relocate):
         command.add_argument("-v", "--verbose", action="store_true", help="show debug logs")
 
 
@@ -436,6 +445,14 @@ def _status(args) -> int:
         print(status["model"])
     if status["stop_reason"]:
         print(f"A stop rule fired: {status['stop_reason']}; you can stop labeling here.")
+    return 0
+
+
+def _add_classes(args) -> int:
+    from .project import Project
+
+    classes = Project(args.workdir).add_classes(args.classes)
+    print(f"The classes of {args.workdir}: {', '.join(map(str, classes))}.")
     return 0
 
 
@@ -675,8 +692,8 @@ def main(argv=None) -> int:
     _setup_logging(args.verbose)
     command = {"demo": _demo, "run": _run, "bench": _bench, "init": _init, "next": _next,
                "import": _import, "label": _label, "status": _status, "export": _export,
-               "relocate": _relocate, "check": _check, "labelstudio": _labelstudio,
-               "train": _train, "predict": _predict}[args.command]
+               "add-classes": _add_classes, "relocate": _relocate, "check": _check,
+               "labelstudio": _labelstudio, "train": _train, "predict": _predict}[args.command]
     try:
         with warnings.catch_warnings():
             if not args.verbose:

@@ -30,7 +30,8 @@ class Pool:
     ----------
     features : the pool's rows (index: row ids), feature columns only.
     label : name of the label column.
-    classes : every class, fixed at the start, sorted.
+    classes : every class: sorted at the start; those a project adds later
+        (:meth:`autoal.Project.add_classes`) after them.
     column_types : ``{column: type}`` of the feature columns.
     test : held-out rows with features and the label column (may be empty).
     truth : the pool's known labels (None when nobody knows them).

@@ -317,6 +317,32 @@ class Project:
         logger.info("project %s: the images are now read from %s", self.path, new)
         return new
 
+    def add_classes(self, classes) -> list:
+        """Add classes nobody named at :meth:`init` (a labeler met one), after the others.
+        Answers may give them at once; the next round's model learns them from their labels.
+        Returns the project's classes.
+
+        Classes are never removed or renamed: the answers hold them. A running labeling
+        page offers the classes it started with: restart it (``autoal label``).
+        """
+        named = list(dict.fromkeys(_named_classes(classes, owner="Project.add_classes")))
+        if not named:
+            raise ValueError("The 'classes' parameter of Project.add_classes must list at least "
+                             "one class. Got [].")
+        known = [c for c in named if str(c) in {str(k) for k in self.classes}]
+        if known:
+            raise ValueError(f"Already a class of the project: {format_examples(known)}. Its "
+                             f"classes: {format_examples(self.classes, 20)}.")
+        with self.session._holding():  # refused while a 'next' is fitting
+            config = self.run.config()
+            # The rounds' probability files hold a column per class as it was then.
+            config.setdefault("classes_at_start", len(config["classes"]))
+            config["classes"] = [*config["classes"], *named]
+            write_json(self.path / CONFIG, config)
+        logger.info("project %s: classes %s added", self.path, named)
+        self.__init__(self.path, stop=self.session.rules)
+        return list(self.classes)
+
     def _image_columns(self) -> list:
         return [c for c, t in self.config["column_types"].items()
                 if t == IMAGE and c in self.data]
@@ -546,17 +572,17 @@ def _read_answers(path) -> pd.DataFrame:
     return read_csv_text(path, "answer file", dtype=str, keep_default_na=False)
 
 
-def _named_classes(classes) -> list:
-    """``classes=`` of :meth:`Project.init`, each as labels are compared
+def _named_classes(classes, owner: str = "Project.init") -> list:
+    """``classes=`` of :meth:`Project.init` (or ``owner``), each as labels are compared
     (:func:`autoal._checks.clean_label`); blank ones refused."""
     if classes is None:
         return []
     if isinstance(classes, str) or not hasattr(classes, "__iter__"):
-        raise TypeError(f"The 'classes' parameter of Project.init must be a list of classes. "
+        raise TypeError(f"The 'classes' parameter of {owner} must be a list of classes. "
                         f"Got {short(classes)}.")
     named = [clean_label(c) for c in classes]
     if any(c is None for c in named):
-        raise ValueError(f"The 'classes' parameter of Project.init must list non-blank classes. "
+        raise ValueError(f"The 'classes' parameter of {owner} must list non-blank classes. "
                          f"Got {format_examples(classes)}.")
     return named
 

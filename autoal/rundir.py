@@ -281,8 +281,11 @@ class RunDir:
                              label=labels(table["label"], source=path))
         return table.reset_index(drop=True)
 
-    def read_probabilities(self, name, rows: Decoder, k: int) -> pd.DataFrame:
-        """Probabilities saved by :meth:`write_probabilities` (empty if ``name`` is None)."""
+    def read_probabilities(self, name, rows: Decoder, k: int, fewest=None) -> pd.DataFrame:
+        """Probabilities saved by :meth:`write_probabilities` (empty if ``name`` is None).
+
+        A file of ``fewest`` to ``k`` class columns (written before classes were added, as
+        :meth:`autoal.Project.add_classes` records) gets zeros for the classes added."""
         path = self.path / name if name else None
         if path is None or not path.is_file():
             return pd.DataFrame(columns=range(k), dtype=np.float32)
@@ -292,8 +295,11 @@ class RunDir:
         except Exception as error:  # pyarrow raises many kinds for a damaged file
             raise damaged(path, f"it cannot be read as Parquet ({_first_line(error)})") from None
         if values.shape[1] != k:
-            raise damaged(path, f"it has {values.shape[1]} class columns; the run has {k} "
-                                f"classes")
+            if fewest is None or not fewest <= values.shape[1] < k:
+                raise damaged(path, f"it has {values.shape[1]} class columns; the run has {k} "
+                                    f"classes")
+            added = np.zeros((len(values), k - values.shape[1]), dtype=np.float32)
+            values = np.hstack([values, added])
         return pd.DataFrame(values, index=pd.Index(rows(table["row"], source=path)),
                             columns=range(k))
 

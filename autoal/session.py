@@ -640,9 +640,8 @@ class Session:
         if stops is not None and len(stops):
             self._stop_predictions = [g["prediction"].astype(int).to_numpy() for _, g in
                                       stops.groupby(stops["round"].astype(int), sort=True)]
-        k = len(self.pool.classes)
         self._current, self._before = state.get("probabilities"), state.get("probabilities_before")
-        self._known = store.read_probabilities(self._current, self._rows, k)
+        self._known = self._read_probabilities(self._current)
 
     def reopen(self) -> bool:
         """Take back the last round if it picked nothing (it was the last, or a stop rule
@@ -653,11 +652,16 @@ class Session:
         self._history.pop()
         del self._stop_predictions[self.round:]
         if self.store is not None:
-            self._known = self.store.read_probabilities(self._before, self._rows,
-                                                        len(self.pool.classes))
+            self._known = self._read_probabilities(self._before)
             self._current, self._before = self._before, None
         self.round -= 1
         return True
+
+    def _read_probabilities(self, name) -> pd.DataFrame:
+        """A round's probability file, with zeros for the classes added since it was
+        written (:meth:`autoal.Project.add_classes`)."""
+        fewest = self.store.config().get("classes_at_start")
+        return self.store.read_probabilities(name, self._rows, len(self.pool.classes), fewest)
 
     def _clean_models(self, current) -> None:
         """Model folders of a process that stopped: only the saved round's is kept."""

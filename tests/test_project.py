@@ -327,3 +327,37 @@ def test_a_cold_round_cannot_be_final(tmp_path):
     project = Project.init(df.assign(label=None), tmp_path / "run", classes=["a", "b"])
     with pytest.raises(ValueError, match="no row has a label yet; a model needs at least 2"):
         project.session.ask(final=True)
+
+
+@pytest.mark.slow
+def test_a_class_met_while_labeling_is_added_and_learned(project, truth, capsys):
+    from autoal.cli import main
+
+    queued = project.queue()["row"].tolist()
+    project.import_answers(answers(project, truth), annotator="ana")
+    with pytest.raises(ValueError, match="class_9"):
+        project.record(queued[3], "class_9", "ana")
+    assert main(["add-classes", str(project.path), "class_9", " class_9 "]) == 0
+    assert "class_0, class_1, class_2, class_9." in capsys.readouterr().out
+    project = Project(project.path)
+    assert project.classes == ["class_0", "class_1", "class_2", "class_9"]
+    project.record(queued[3], "class_9", "ana")  # answers may give it at once
+    assert project.status()["per_class"]["class_9"] == 1
+    # The next round reads round 0's probabilities, written with 3 classes, and learns it.
+    project.next(batch=4, progress=False)
+    assert project.consensus().loc[queued[3], "consensus_label"] == "class_9"
+    written = pd.read_parquet(project.path / "probabilities" / "round-001.parquet")
+    assert written.shape[1] == 1 + 4 and written["3"].max() > 0
+    assert main(["check", str(project.path)]) == 0
+    assert Project(project.path).classes == project.classes
+
+    with pytest.raises(ValueError, match=r"Already a class of the project: 'class_0'. Its "
+                                         r"classes: .*'class_9'"):
+        project.add_classes(["class_0", "class_10"])
+    with pytest.raises(ValueError, match="must list non-blank classes"):
+        project.add_classes(["  "])
+    with pytest.raises(ValueError, match="must list at least one class"):
+        project.add_classes([])
+    with pytest.raises(TypeError, match="must be a list of classes. Got 'class_10'"):
+        project.add_classes("class_10")
+    assert project.classes == Project(project.path).classes
