@@ -279,7 +279,7 @@ def _project_commands(commands) -> None:
         "add-classes", help="add classes nobody named at init (a labeler met one)",
         description="Adds the classes after the project's others: answers may give them at "
                     "once, and the next round's model learns them from their labels. A "
-                    "running labeling page offers the classes it started with: restart it.")
+                    "running labeling page offers them from its next item on.")
     add.add_argument("workdir")
     add.add_argument("classes", nargs="+", metavar="CLASS")
 

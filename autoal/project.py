@@ -63,6 +63,7 @@ class Project:
 
     def __init__(self, workdir, *, stop=None):
         store = RunDir(workdir)
+        self._stamp = _stamp(store.path)
         config = store.config()
         if config.get("kind") != "project":
             raise ValueError(f"{store.path} holds a loop() run, not a labeling project; "
@@ -195,8 +196,17 @@ class Project:
     @property
     def round(self) -> int:
         """The round of the current queue (-1 before the first :meth:`next`)."""
-        self.session.refresh()
+        self._catch_up()
         return self.session.round
+
+    def _catch_up(self) -> None:
+        """Follow what another process saved since: a round, or a new configuration
+        (classes added, images relocated: the project is opened again), so a running
+        labeling page keeps up."""
+        if _stamp(self.path) != self._stamp:
+            self.__init__(self.path, stop=self.session.rules)
+        else:
+            self.session.refresh()
 
     def queue(self) -> pd.DataFrame:
         """The current queue (empty before the first :meth:`next`), with ``answers``: how
@@ -234,7 +244,7 @@ class Project:
 
     def consensus(self) -> pd.DataFrame:
         """One line per labeled row (see :func:`autoal.annotations.consensus`)."""
-        self.session.refresh()
+        self._catch_up()
         return self.session.consensus()[0]
 
     def export(self, out=None, *, format=None, files: str = "copy") -> pd.DataFrame:
@@ -286,8 +296,7 @@ class Project:
 
         Only for images that moved apart from the run directory: a project moved or
         copied together with its images (their place relative to the run directory kept)
-        finds them itself. A running labeling page keeps reading the images from where they
-        were when it started: restart it.
+        finds them itself. A running labeling page follows.
         """
         new = Path(data_root)
         if not new.is_dir():
@@ -312,9 +321,8 @@ class Project:
             config = self.run.config()
             config.update(images_moved_to=str(new), data_root_from_run=_from_run(new, self.path))
             write_json(self.path / CONFIG, config)
-        self.config, self.data, self._data_root = config, moved, new
-        self.session.pool.features[images] = moved[images]
         logger.info("project %s: the images are now read from %s", self.path, new)
+        self._catch_up()
         return new
 
     def add_classes(self, classes) -> list:
@@ -323,7 +331,7 @@ class Project:
         Returns the project's classes.
 
         Classes are never removed or renamed: the answers hold them. A running labeling
-        page offers the classes it started with: restart it (``autoal label``).
+        page offers them from its next item on.
         """
         named = list(dict.fromkeys(_named_classes(classes, owner="Project.add_classes")))
         if not named:
@@ -340,7 +348,7 @@ class Project:
             config["classes"] = [*config["classes"], *named]
             write_json(self.path / CONFIG, config)
         logger.info("project %s: classes %s added", self.path, named)
-        self.__init__(self.path, stop=self.session.rules)
+        self._catch_up()
         return list(self.classes)
 
     def _image_columns(self) -> list:
@@ -371,6 +379,7 @@ class Project:
         """
         from .final import train_project
 
+        self._catch_up()
         self._check_images_here()
         return train_project(self, quality=quality, time_limit=time_limit, progress=progress)
 
@@ -386,9 +395,9 @@ class Project:
         A second ``next`` while one is fitting is refused.
         """
         batch = check_int("batch", batch, minimum=1, owner="Project.next")
+        self._catch_up()
         self._check_images_here()
         session = self.session
-        session.refresh()
         session.settings = replace(session.settings, progress=progress)
         query = session.ask(batch)
         session.close()  # the replaced model's folder is gone when this returns
@@ -417,6 +426,7 @@ class Project:
         if not isinstance(answers, pd.DataFrame):
             answers = _read_answers(answers)
         answers = answers.copy()
+        self._catch_up()  # the classes as they are now
         missing = {"row", "label"} - set(answers.columns)
         if missing:
             raise ValueError(f"An answer file needs the columns row and label (and annotator, "
@@ -479,6 +489,14 @@ def _data_root(data_root, source, base_dir) -> Path:
     else:
         root = Path(source).parent if source is not None else Path(base_dir or Path.cwd())
     return root.resolve()
+
+
+def _stamp(path: Path):
+    """When the project's configuration was last written (it is replaced whole)."""
+    try:
+        return (Path(path) / CONFIG).stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def _from_run(root: Path, run_path: Path) -> str | None:

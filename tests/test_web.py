@@ -151,6 +151,25 @@ def test_page_and_state(tabular_run, tmp_path):
     assert item["kind"] == "new" and item["answers"] == 0
 
 
+@pytest.mark.slow
+def test_a_class_added_while_the_page_serves_gets_its_button(tabular_run, tmp_path):
+    project = copy(tabular_run, tmp_path)
+    with serving(project) as url:
+        ana = session(url, "ana")
+        row = json.loads(call(url + "api/state", cookie=ana)[2])["items"][0]["row"]
+        Project(project.path).add_classes(["otter"])  # another process, say
+        state = json.loads(call(url + "api/state", cookie=ana)[2])
+        assert state["classes"] == ["class_0", "class_1", "class_2", "otter"]
+        status, _, body = call(url + "api/answer", {"row": row, "label": "otter"}, cookie=ana)
+        assert status == 200, body
+        # A round fitted elsewhere, with the new class: the page reads it.
+        Project(project.path).next(batch=6, progress=False)
+        state = json.loads(call(url + "api/state", cookie=ana)[2])
+        assert state["round"] == 1 and state["batch"]["size"] == 6
+    assert mine(project, "ana") == {} and Project(project.path).consensus().loc[
+        Project(project.path).row_id(row), "consensus_label"] == "otter"
+
+
 def test_serve_tells_its_url_and_stops(tabular_run, tmp_path, monkeypatch, caplog):
     project = copy(tabular_run, tmp_path)
     servers = []
