@@ -2,8 +2,8 @@
 
 Simulated labeling: ``autoal demo``, ``autoal run FILE``, ``autoal bench FILE``.
 Labeling by people, one round at a time, in a run directory: ``autoal init``,
-``next``, ``label`` (a web page), ``import``, ``status``, ``export``, ``add-classes``,
-``relocate``.
+``next``, ``label`` (a web page), ``import``, ``status``, ``export``, ``add-rows``,
+``add-classes``, ``relocate``.
 The final model of a project or a loop run: ``autoal train``, ``autoal predict``.
 Every command calls the public API (:func:`autoal.loop`, :class:`autoal.Project`,
 :func:`autoal.load`) exactly as a user would.
@@ -275,6 +275,16 @@ def _project_commands(commands) -> None:
                              "(symbolic links)")
     _label_studio_task_options(export)
 
+    rows = commands.add_parser(
+        "add-rows", help="add rows to label, when the pile grows",
+        description="FILE (CSV or Parquet) holds the new rows: the project's feature columns, "
+                    "and its id column where it has one (else the rows are numbered on), with "
+                    "no label; relative image paths resolve against FILE's folder and must "
+                    "lie in the project's data root. The next round picks from them too; a "
+                    "running labeling page follows.")
+    rows.add_argument("workdir")
+    rows.add_argument("data", metavar="FILE")
+
     add = commands.add_parser(
         "add-classes", help="add classes nobody named at init (a labeler met one)",
         description="Adds the classes after the project's others: answers may give them at "
@@ -291,7 +301,7 @@ def _project_commands(commands) -> None:
                     "together with its images finds them itself.)")
     relocate.add_argument("workdir")
     relocate.add_argument("data_root", metavar="DATA_ROOT")
-    for command in (init, nxt, imp, label, status, export, add, relocate):
+    for command in (init, nxt, imp, label, status, export, rows, add, relocate):
         command.add_argument("-v", "--verbose", action="store_true", help="show debug logs")
 
 
@@ -445,6 +455,15 @@ def _status(args) -> int:
         print(status["model"])
     if status["stop_reason"]:
         print(f"A stop rule fired: {status['stop_reason']}; you can stop labeling here.")
+    return 0
+
+
+def _add_rows(args) -> int:
+    from .project import Project
+
+    project = Project(args.workdir)
+    added = project.add_rows(args.data)
+    print(f"Added {added} rows to {args.workdir}: {len(project.data)} rows in all.")
     return 0
 
 
@@ -692,8 +711,9 @@ def main(argv=None) -> int:
     _setup_logging(args.verbose)
     command = {"demo": _demo, "run": _run, "bench": _bench, "init": _init, "next": _next,
                "import": _import, "label": _label, "status": _status, "export": _export,
-               "add-classes": _add_classes, "relocate": _relocate, "check": _check,
-               "labelstudio": _labelstudio, "train": _train, "predict": _predict}[args.command]
+               "add-rows": _add_rows, "add-classes": _add_classes, "relocate": _relocate,
+               "check": _check, "labelstudio": _labelstudio, "train": _train,
+               "predict": _predict}[args.command]
     try:
         with warnings.catch_warnings():
             if not args.verbose:

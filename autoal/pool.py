@@ -48,6 +48,9 @@ class Pool:
     initial: pd.Index = field(default_factory=lambda: pd.Index([]))
     annotator_labels: pd.DataFrame | None = None
     data_key: dict = field(default_factory=dict)
+    #: How many of the first rows the stop set is drawn from (all when None): a
+    #: project's rows at the start, so rows added later leave it as it was.
+    first_rows: int | None = None
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame, settings, *, test=None, column_types=None,

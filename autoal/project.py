@@ -325,6 +325,92 @@ class Project:
         self._catch_up()
         return new
 
+    def add_rows(self, data, *, base_dir=None) -> int:
+        """Add rows to label, when the pile grows: ``data`` is a DataFrame or a CSV/Parquet
+        path with the project's feature columns, and its id column where the project has
+        one (else the new rows are numbered on from the last); no labels (label the rows
+        through the queue). Relative image paths resolve against the file's folder (for a
+        DataFrame, ``base_dir``, default the working directory), and the images must lie
+        in :attr:`data_root`. Returns how many rows were added; the next round picks from
+        them too. Nothing is added when anything is wrong.
+        """
+        ids = self.config.get("id_column")
+        if isinstance(data, pd.DataFrame):
+            data, base = data.copy(), Path(base_dir or Path.cwd())
+        else:
+            base = Path(data).resolve().parent
+            data = read_table(data, label=self.label, exclude=[ids],
+                              column_types=self.config["column_types"])
+        labeled = data[self.label].map(clean_label).notna() if self.label in data else None
+        if labeled is not None and labeled.any():
+            raise ValueError(f"{int(labeled.sum())} of the rows to add have a label in "
+                             f"{short(self.label)}. Added rows are labeled through the queue: "
+                             f"leave their label blank (or the column out), and answer them "
+                             f"when they are queued.")
+        data = data.drop(columns=[self.label], errors="ignore")
+        types = self.config["column_types"]
+        missing = [c for c in types if c not in data.columns]
+        extra = [c for c in data.columns if c not in types and c != ids]
+        if missing or extra:
+            raise ValueError(f"The rows to add must have the project's columns: "
+                             f"{format_examples(list(types), 20)}"
+                             + (f" and the id column {short(ids)}" if ids else "") + "."
+                             + (f" Missing: {format_examples(missing)}." if missing else "")
+                             + (f" Not the project's: {format_examples(extra)}." if extra
+                                else ""))
+        data = self._new_ids(data, ids)
+        images = self._image_columns()
+        for column in images:
+            data[column] = resolve_paths(data[column], base)
+        _check_inside(data, images, self.data_root)
+        check_images(data, images)
+        # Stored in the paths' folder as at init, as the project's other rows.
+        data = _moved(data, images, self.data_root, _stored_root(self.config) or self.data_root)
+        with self.session._holding():  # refused while a 'next' is fitting
+            stored = pd.read_parquet(self.path / "data.parquet")
+            new = data.assign(**{self.label: None}).reset_index(names="_row")
+            new.columns = [str(c) for c in new.columns]
+            write_parquet(self.path / "data.parquet",
+                          pd.concat([stored, _like(new[stored.columns], stored)],
+                                    ignore_index=True))
+            config = self.run.config()
+            config.setdefault("rows_at_start", len(stored))  # the stop set's rows
+            config["rows_added"] = int(config.get("rows_added", 0)) + len(new)
+            write_json(self.path / CONFIG, config)
+        logger.info("project %s: %d rows added", self.path, len(new))
+        self._catch_up()
+        return len(new)
+
+    def _new_ids(self, data: pd.DataFrame, ids) -> pd.DataFrame:
+        """``data`` indexed by its new rows' ids: the id column's, else numbers after the
+        project's last; refused when they are blank, repeated or taken."""
+        if ids is not None:
+            if ids not in data.columns:
+                raise ValueError(f"The rows to add need the project's id column {short(ids)}. "
+                                 f"Columns: {format_examples(data.columns, 10)}.")
+            given = data[ids]
+            taken = given[given.astype(str).isin({str(i) for i in self.data.index})]
+            repeated = given[given.duplicated()].dropna().unique()
+            problems = ([f"{int(given.isna().sum())} blank"] if given.isna().any() else []) + (
+                [f"repeated: {format_examples(repeated)}"] if len(repeated) else []) + (
+                [f"ids of the project's rows already: {format_examples(taken)}"]
+                if len(taken) else [])
+            if problems:
+                raise ValueError(f"The id column {short(ids)} must give each new row an id of "
+                                 f"its own. Got {'; '.join(problems)}.")
+            data = data.set_index(ids)
+        elif len(self.data) and not all(isinstance(i, (int, np.integer))
+                                        for i in self.data.index):
+            raise ValueError("The project's rows have ids that are not numbers, so new rows "
+                             "cannot be numbered on: give them ids of their own (the column "
+                             "that held the ids at init).")
+        else:
+            start = int(max(self.data.index, default=-1)) + 1
+            data.index = pd.RangeIndex(start, start + len(data))
+        data.index.name = None
+        check_row_ids(self.data.index.append(data.index))
+        return data
+
     def add_classes(self, classes) -> list:
         """Add classes nobody named at :meth:`init` (a labeler met one), after the others.
         Answers may give them at once; the next round's model learns them from their labels.
@@ -491,6 +577,27 @@ def _data_root(data_root, source, base_dir) -> Path:
     return root.resolve()
 
 
+def _like(new: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
+    """``new``'s columns as ``stored``'s hold them (Parquet keeps one type per column):
+    numbers where it has numbers, text where it has text; a column that holds something
+    else is named."""
+    new = new.copy()
+    for column in new.columns:
+        values, kept = new[column], stored[column].dropna()
+        if values.isna().all() or kept.empty:
+            continue
+        if kept.dtype.kind in "biuf" and values.dtype.kind not in "biuf":
+            numbers = pd.to_numeric(values, errors="coerce")
+            wrong = values[numbers.isna() & values.notna()]
+            if len(wrong):
+                raise ValueError(f"The column {short(column)} holds numbers, and the rows to add "
+                                 f"have {format_examples(wrong.unique())} in it.")
+            new[column] = numbers
+        elif kept.map(type).eq(str).all() and not values.dropna().map(type).eq(str).all():
+            new[column] = values.map(lambda v: v if pd.isna(v) else str(v))
+    return new
+
+
 def _stamp(path: Path):
     """When the project's configuration was last written (it is replaced whole)."""
     try:
@@ -623,7 +730,8 @@ def _pool(data: pd.DataFrame, config: dict) -> Pool:
                 column_types=types, test=pd.DataFrame(columns=[*types, label]),
                 initial=data.index[data[label].notna().to_numpy()],
                 data_key={"data": {"source": source, "rows": len(data),
-                                   "fingerprint": fingerprint(data)}, "split": ""})
+                                   "fingerprint": fingerprint(data)}, "split": ""},
+                first_rows=config.get("rows_at_start"))
 
 
 def _jsonable(value):

@@ -97,7 +97,8 @@ class Session:
         self._rows = Decoder(pool.features.index, "rows")
         self._labels = Decoder(pool.classes, "classes")
         sizes = [int(getattr(rule, "stop_set", 0) or 0) for rule in self.rules]
-        order = np.random.default_rng([settings.seed, STOP]).permutation(len(pool.features))
+        order = np.random.default_rng([settings.seed, STOP]).permutation(
+            pool.first_rows or len(pool.features))
         self._stop_rows = pool.features.index[order[:max(sizes)]] if max(sizes, default=0) \
             else None
         self.round, self.model, self._prepared = -1, None, False

@@ -361,3 +361,52 @@ def test_a_class_met_while_labeling_is_added_and_learned(project, truth, capsys)
     with pytest.raises(TypeError, match="must be a list of classes. Got 'class_10'"):
         project.add_classes("class_10")
     assert project.classes == Project(project.path).classes
+
+
+@pytest.mark.slow
+def test_rows_added_when_the_pile_grows_are_picked_from(project, tmp_path, capsys):
+    from autoal.cli import main
+    from autoal.stopping import StablePredictions
+
+    stop_set = Project(project.path, stop=[StablePredictions()]).session._stop_rows
+    more = make_blobs_frame(n_per_class=4, n_classes=3, seed=7).drop(columns=["label"])
+    more.to_csv(tmp_path / "more.csv", index=False)
+    assert main(["add-rows", str(project.path), str(tmp_path / "more.csv")]) == 0
+    assert "Added 12 rows" in capsys.readouterr().out
+    project = Project(project.path)
+    assert len(project.data) == 72 and list(project.data.index[60:]) == list(range(60, 72))
+    assert project.data["label"].iloc[60:].isna().all()
+    # The stop rule's rows stay the rows they were.
+    again = Project(project.path, stop=[StablePredictions()]).session._stop_rows
+    assert list(again) == list(stop_set)
+    queue = project.next(batch=60, progress=False)  # every row without a label
+    assert set(range(60, 72)) <= set(queue["row"])
+    assert main(["check", str(project.path)]) == 0
+
+    # Refused whole, naming what is wrong.
+    with pytest.raises(ValueError, match=r"3 of the rows to add have a label in 'label'. "
+                                         r"Added rows are labeled through the queue"):
+        project.add_rows(make_blobs_frame(n_per_class=1, n_classes=3, seed=8))
+    with pytest.raises(ValueError, match=r"must have the project's columns: 'f0', .* Missing: "
+                                         r"'f3'. Not the project's: 'g'."):
+        project.add_rows(more.rename(columns={"f3": "g"}))
+    with pytest.raises(ValueError, match=r"The column 'f0' holds numbers, and the rows to add "
+                                         r"have 'x' in it"):
+        project.add_rows(more.assign(f0="x"))
+    assert len(Project(project.path).data) == 72
+
+
+def test_rows_added_to_a_project_with_ids_bring_their_own(tmp_path):
+    df, _ = pool_frame()
+    df.insert(0, "id", [f"r{i}" for i in range(len(df))])
+    project = Project.init(df, tmp_path / "run", id_column="id")
+    more = make_blobs_frame(n_per_class=1, n_classes=3, seed=7).drop(columns=["label"])
+    with pytest.raises(ValueError, match=r"need the project's id column 'id'"):
+        project.add_rows(more)
+    for ids, problem in ((["n1", "n1", "n2"], "repeated: 'n1'"), (["n1", None, "n2"], "1 blank"),
+                         (["n1", "r5", "n2"], "ids of the project's rows already: 'r5'")):
+        with pytest.raises(ValueError, match=f"must give each new row an id of its own. Got "
+                                             f"{problem}"):
+            project.add_rows(more.assign(id=ids))
+    assert project.add_rows(more.assign(id=["n1", "n2", "n3"])) == 3
+    assert list(Project(project.path).data.index[-3:]) == ["n1", "n2", "n3"]

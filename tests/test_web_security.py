@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -347,6 +348,18 @@ def test_a_project_finds_its_images_after_a_move_and_is_told_where_they_went(tmp
     # The stored paths stay as they were: the project is only told where they are now.
     stored = pd.read_parquet(project.path / "data.parquet")["image_path"]
     assert stored.str.startswith(str((tmp_path / "a" / "data").resolve())).all()
+
+    # Rows added later: their images in the data root, stored as the others are.
+    new = write_images(tmp_path / "c" / "more", n_per_class=1, seed=3).drop(columns=["label"])
+    new.to_csv(tmp_path / "c" / "more.csv", index=False)
+    assert project.add_rows(tmp_path / "c" / "more.csv") == 2
+    assert project.data["image_path"].iloc[-2:].map(lambda p: Path(p).is_file()).all()
+    stored = pd.read_parquet(project.path / "data.parquet")["image_path"]
+    assert stored.str.startswith(str((tmp_path / "a" / "data").resolve())).all()
+    elsewhere = write_images(tmp_path / "elsewhere", n_per_class=1, seed=4)
+    with pytest.raises(ValueError, match="2 path\\(s\\) lie outside the data root"):
+        project.add_rows(elsewhere.drop(columns=["label"]), base_dir=tmp_path)
+    assert len(Project(project.path).data) == 8
 
     table = Project.init(pd.DataFrame({"x": [1.0, 2, 3, 4], "label": ["u", "v", None, None]}),
                          tmp_path / "t")
