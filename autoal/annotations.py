@@ -40,11 +40,13 @@ def empty() -> pd.DataFrame:
                          "label": pd.Series(dtype=object), "round": pd.Series(dtype=int)})
 
 
-def validate(new: pd.DataFrame, existing: pd.DataFrame, *, classes, rows) -> pd.DataFrame:
+def validate(new: pd.DataFrame, existing: pd.DataFrame, *, classes, rows,
+             new_classes: str = "") -> pd.DataFrame:
     """Check ``new`` annotations against the class list, the known rows and ``existing``.
 
     Returns ``new`` with only the ``row, annotator, label`` columns; raises
-    ``ValueError`` naming every kind of bad line found (see the module's rule).
+    ``ValueError`` naming every kind of bad line found (see the module's rule), with
+    ``new_classes`` after the labels that are not classes (how to add one, where one can).
     """
     new = pd.DataFrame(new)
     missing = {"row", "annotator", "label"} - set(new.columns)
@@ -56,7 +58,7 @@ def validate(new: pd.DataFrame, existing: pd.DataFrame, *, classes, rows) -> pd.
     bad_class = new.loc[~new["label"].isin(list(classes)), "label"]
     if len(bad_class):
         problems.append(f"labels that are not classes: {format_examples(bad_class.unique())} "
-                        f"(classes: {format_examples(classes, 10)})")
+                        f"(classes: {format_examples(classes, 10)}){new_classes}")
     stray = pd.Index(new["row"]).difference(pd.Index(rows))
     if len(stray):
         problems.append(f"rows that do not exist: {format_examples(stray)}")

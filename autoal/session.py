@@ -530,7 +530,10 @@ class Session:
                                 f"{format_examples(twice['row'])}")
             try:
                 ann.validate(new.dropna(subset=["label"]), existing, classes=self.pool.classes,
-                             rows=self.pool.features.index)
+                             rows=self.pool.features.index, new_classes=(
+                                 ", or a class nobody named: add it first (Project.add_classes; "
+                                 "autoal add-classes DIR CLASS)" if self.kind == "project"
+                                 else ""))
             except ValueError as error:
                 problem = str(error).removeprefix("Annotations refused, nothing was stored: ")
                 if incremental:  # the same label again was skipped: this one differs

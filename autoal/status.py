@@ -49,8 +49,9 @@ def read_status(workdir) -> dict:
     answered = {line["row"] for line in annotations if int(line["round"]) == round_ + 1}
 
     history = [line for line in _read_csv(path / "history.csv") if int(line["round"]) <= round_]
+    rows = int(config["data"]["rows"]) + int(config.get("rows_added", 0))  # Project.add_rows
     return {
-        "workdir": str(path), "round": round_, "rows": int(config["data"]["rows"]),
+        "workdir": str(path), "round": round_, "rows": rows,
         "labeled": len(votes), "annotations": len(annotations),
         "per_class": {str(c): majority[str(c)] for c in config["classes"]},
         "queue": {"size": len(queue), "answered": len(queue & answered)},

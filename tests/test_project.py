@@ -335,7 +335,8 @@ def test_a_class_met_while_labeling_is_added_and_learned(project, truth, capsys)
 
     queued = project.queue()["row"].tolist()
     project.import_answers(answers(project, truth), annotator="ana")
-    with pytest.raises(ValueError, match="class_9"):
+    with pytest.raises(ValueError, match=r"labels that are not classes: 'class_9' .*a class "
+                                         r"nobody named: add it first \(Project.add_classes"):
         project.record(queued[3], "class_9", "ana")
     assert main(["add-classes", str(project.path), "class_9", " class_9 "]) == 0
     assert "class_0, class_1, class_2, class_9." in capsys.readouterr().out
@@ -376,6 +377,7 @@ def test_rows_added_when_the_pile_grows_are_picked_from(project, tmp_path, capsy
     project = Project(project.path)
     assert len(project.data) == 72 and list(project.data.index[60:]) == list(range(60, 72))
     assert project.data["label"].iloc[60:].isna().all()
+    assert project.status()["rows"] == 72
     # The stop rule's rows stay the rows they were.
     again = Project(project.path, stop=[StablePredictions()]).session._stop_rows
     assert list(again) == list(stop_set)
