@@ -341,6 +341,8 @@ class Project:
             base = Path(data).resolve().parent
             data = read_table(data, label=self.label, exclude=[ids],
                               column_types=self.config["column_types"])
+        if not len(data):
+            raise ValueError("There are no rows to add: the data is empty.")
         labeled = data[self.label].map(clean_label).notna() if self.label in data else None
         if labeled is not None and labeled.any():
             raise ValueError(f"{int(labeled.sum())} of the rows to add have a label in "

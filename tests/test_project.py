@@ -395,6 +395,8 @@ def test_rows_added_when_the_pile_grows_are_picked_from(project, tmp_path, capsy
     with pytest.raises(ValueError, match=r"The column 'f0' holds numbers, and the rows to add "
                                          r"have 'x' in it"):
         project.add_rows(more.assign(f0="x"))
+    with pytest.raises(ValueError, match="There are no rows to add: the data is empty"):
+        project.add_rows(more.iloc[:0])
     assert len(Project(project.path).data) == 72
 
 
