@@ -152,7 +152,7 @@ def test_page_and_state(tabular_run, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_class_added_while_the_page_serves_gets_its_button(tabular_run, tmp_path):
+def test_the_page_follows_classes_and_rows_added_while_it_serves(tabular_run, tmp_path):
     project = copy(tabular_run, tmp_path)
     with serving(project) as url:
         ana = session(url, "ana")
@@ -162,11 +162,15 @@ def test_a_class_added_while_the_page_serves_gets_its_button(tabular_run, tmp_pa
         assert state["classes"] == ["class_0", "class_1", "class_2", "otter"]
         status, _, body = call(url + "api/answer", {"row": row, "label": "otter"}, cookie=ana)
         assert status == 200, body
-        # A round fitted elsewhere, with the new class: the page reads it.
-        Project(project.path).next(batch=6, progress=False)
+        # Rows added, and a round fitted elsewhere with the new class: the page reads them.
+        more = make_blobs_frame(n_per_class=1, seed=5).drop(columns=["label"])
+        assert Project(project.path).add_rows(more) == 3
+        Project(project.path).next(batch=18, progress=False)  # every row without a label
         state = json.loads(call(url + "api/state", cookie=ana)[2])
-        assert state["round"] == 1 and state["batch"]["size"] == 6
-    assert mine(project, "ana") == {} and Project(project.path).consensus().loc[
+        assert state["round"] == 1 and state["batch"]["size"] == 14  # 21 rows, 7 labeled
+        status, _, body = call(url + "api/answer", {"row": "20", "label": "otter"}, cookie=ana)
+        assert status == 200, body
+    assert mine(project, "ana") == {"20": "otter"} and Project(project.path).consensus().loc[
         Project(project.path).row_id(row), "consensus_label"] == "otter"
 
 
