@@ -113,6 +113,7 @@ class Session:
         self._models = (store.path / "models" if store is not None
                         else _scratch.folder())
         self._cleanup = []
+        self._stored_defaults = {}  # of a resumed run, as its autoal.json records them
 
     @property
     def learner(self):
@@ -126,7 +127,16 @@ class Session:
                                    ray_address=s.ray_address)
             self._learner = learner if getattr(learner, "gives_oof_proba", False) else \
                 CrossFitted(learner, folds=3, seed=s.seed)
+            self._check_stored_defaults()
         return self._learner
+
+    def _check_stored_defaults(self) -> None:
+        """Warn where the resumed run's defaults were not this autoal's (once the learner
+        is made: making it may import torch, which commands that fit nothing do without)."""
+        for key, stored in self._stored_defaults.items():
+            now = {"default_models": default_models,
+                   "tabular_features": tabular_features}[key](self._learner)
+            _check_defaults(self.store.path, key, stored, now)
 
     # ---- making one ------------------------------------------------------------------
 
@@ -152,10 +162,10 @@ class Session:
         # (without the check, reading the configuration checks its format version)
         stored = store.check(_as_stored(session.config(), store.config()), RESUME_KEYS) \
             if check else store.config()
-        for key, now in (("default_models", default_models(session.learner)),
-                         ("tabular_features", tabular_features(session.learner))):
-            if stored.get(key) is not None:  # not made unless the run had them
-                _check_defaults(store.path, key, stored[key], now)
+        session._stored_defaults = {key: stored[key] for key in _DEFAULTS
+                                    if stored.get(key) is not None}
+        if session._learner is not None:  # made by the check of the settings
+            session._check_stored_defaults()
         session._load()
         return session
 
