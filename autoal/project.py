@@ -124,9 +124,7 @@ class Project:
                 raise ValueError(f"The id column {short(id_column)} is not in the data. "
                                  f"Columns: {format_examples(data.columns, 10)}.")
             ids = data[id_column]
-            repeated = ids[ids.duplicated()].dropna().unique()
-            problems = ([f"{int(ids.isna().sum())} blank"] if ids.isna().any() else []) + (
-                [f"repeated: {format_examples(repeated)}"] if len(repeated) else [])
+            problems = _id_problems(ids)
             if problems:
                 raise ValueError(f"The id column {short(id_column)} must hold a different id on "
                                  f"every row. Got {'; '.join(problems)}. Fix the ids, or leave "
@@ -392,9 +390,7 @@ class Project:
                                  f"Columns: {format_examples(data.columns, 10)}.")
             given = data[ids]
             taken = given[given.astype(str).isin({str(i) for i in self.data.index})]
-            repeated = given[given.duplicated()].dropna().unique()
-            problems = ([f"{int(given.isna().sum())} blank"] if given.isna().any() else []) + (
-                [f"repeated: {format_examples(repeated)}"] if len(repeated) else []) + (
+            problems = _id_problems(given) + (
                 [f"ids of the project's rows already: {format_examples(taken)}"]
                 if len(taken) else [])
             if problems:
@@ -577,6 +573,13 @@ def _data_root(data_root, source, base_dir) -> Path:
     else:
         root = Path(source).parent if source is not None else Path(base_dir or Path.cwd())
     return root.resolve()
+
+
+def _id_problems(ids: pd.Series) -> list:
+    """What keeps ``ids`` from naming one row each: blank ones, repeated ones."""
+    repeated = ids[ids.duplicated()].dropna().unique()
+    return ([f"{int(ids.isna().sum())} blank"] if ids.isna().any() else []) + (
+        [f"repeated: {format_examples(repeated)}"] if len(repeated) else [])
 
 
 def _like(new: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
