@@ -145,7 +145,7 @@ def consensus(annotations: pd.DataFrame, classes, pred_probs=None,
         method = np.where(counts.to_numpy() >= 2, "majority", "single")
         quality = np.full(len(order), np.nan)
         if probs is not None:
-            with warnings.catch_warnings():  # see autoal.strategies' import of cleanlab
+            with warnings.catch_warnings():  # see autoal.strategies._multiannotator
                 from cleanlab.rank import get_label_quality_scores
 
             quality = get_label_quality_scores(labels.map(codes).to_numpy(), probs.to_numpy())
@@ -170,7 +170,7 @@ def consensus(annotations: pd.DataFrame, classes, pred_probs=None,
 
 
 def _crowdlab(annotations, order, classes, codes, probs):
-    with warnings.catch_warnings():  # see autoal.strategies' import of cleanlab
+    with warnings.catch_warnings():  # see autoal.strategies._multiannotator
         from cleanlab.multiannotator import get_label_quality_multiannotator
 
     matrix = wide(annotations, order, codes)

@@ -70,19 +70,25 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-# Importing cleanlab turns every warning off for the whole process (its datalab package
-# calls warnings.filterwarnings("ignore") on import), autoal's own included: the filters
-# are put back as they were. autoal.annotations imports it likewise.
-with warnings.catch_warnings():
-    from cleanlab.multiannotator import (
-        get_active_learning_scores,
-        get_active_learning_scores_ensemble,
-    )
-
 from ._checks import check_int
 from .select import lowest
 
 logger = logging.getLogger(__name__)
+
+
+def _multiannotator():
+    """cleanlab's ``multiannotator`` module, imported on first use.
+
+    Importing cleanlab takes seconds (it brings scikit-learn, SciPy and ``datasets``),
+    which the project commands that score nothing (``import``, ``export``, ``status``)
+    would otherwise pay. It also turns every warning off for the whole process (its
+    datalab package calls ``warnings.filterwarnings("ignore")`` on import), autoal's own
+    included: the filters are put back as they were. :mod:`autoal.annotations` imports
+    it likewise.
+    """
+    with warnings.catch_warnings():
+        import cleanlab.multiannotator
+    return cleanlab.multiannotator
 
 
 class Scores(NamedTuple):
@@ -113,6 +119,7 @@ _CHUNK = 100_000
 
 
 def _activelab(pred_probs_unlabeled, labels, pred_probs) -> Scores:
+    get_active_learning_scores = _multiannotator().get_active_learning_scores
     probs_u = np.asarray(pred_probs_unlabeled, dtype=float)
     if labels is None or len(labels) == 0:
         _, scores_u = get_active_learning_scores(pred_probs_unlabeled=probs_u)
@@ -546,12 +553,12 @@ def _activelab_ensemble(n, labels, labeled, unlabeled) -> Scores:
         values += _TIE_NUDGE * np.arange(values.shape[-1])
         return values / values.sum(axis=-1, keepdims=True)
 
+    get_scores = _multiannotator().get_active_learning_scores_ensemble
     labels = None if labels is None else np.asarray(labels, dtype=float)
     if unlabeled is None:
-        scores_l, _ = get_active_learning_scores_ensemble(labels, copy(labeled))
+        scores_l, _ = get_scores(labels, copy(labeled))
         return Scores(np.empty(0), scores_l)
-    parts = [get_active_learning_scores_ensemble(labels, copy(labeled),
-                                                 copy(unlabeled[:, start : start + _CHUNK]))
+    parts = [get_scores(labels, copy(labeled), copy(unlabeled[:, start : start + _CHUNK]))
              for start in range(0, n, _CHUNK)]
     scores_l = parts[0][0] if labels is not None else np.empty(0)
     return Scores(np.concatenate([u for _, u in parts]), scores_l)

@@ -77,8 +77,9 @@ def test_a_command_shows_autoal_warnings_on_stderr():
 IMPORTS_CLEANLAB = """
 import sys, warnings
 import numpy as np, pandas as pd
-if sys.argv[1] == "strategies":
-    import autoal.strategies
+if sys.argv[1] == "strategies":  # ActiveLab's scores of a new pool
+    from autoal.strategies import activelab
+    activelab(np.eye(2))
 else:  # the consensus of single answers, scored by cleanlab
     from autoal.annotations import consensus
     answers = pd.DataFrame({"row": [0, 1], "annotator": ["a", "a"], "label": ["x", "y"]})

@@ -192,6 +192,35 @@ def test_two_concurrent_writers_keep_every_answer(project):
     assert mine.groupby("annotator")["row"].nunique().tolist() == [6, 6, 6]
 
 
+LIGHT_COMMANDS = """
+import sys
+from autoal.cli import main
+run, answers, rows = sys.argv[1:]
+assert main(["import", run, answers, "--annotator", "ana"]) == 0
+assert main(["add-classes", run, "class_3"]) == 0
+assert main(["add-rows", run, rows]) == 0
+assert main(["status", run]) == 0
+heavy = ["cleanlab", "sklearn", "torch", "autogluon"]
+print("loaded:", sorted(m for m in heavy if m in sys.modules))
+"""
+
+
+def test_commands_that_fit_and_score_nothing_load_no_model_library(project, truth, tmp_path):
+    """Storing answers, adding classes and rows, and status are what a labeler runs
+    between rounds: they start in a second or two, without cleanlab, scikit-learn, torch
+    or AutoGluon (whose imports took 3.8 s of import's 5.4 s)."""
+    answers(project, truth).to_csv(tmp_path / "answers.csv", index=False)
+    pool_frame()[0].iloc[:2].assign(label=None).to_csv(tmp_path / "more.csv", index=False)
+    done = subprocess.run([sys.executable, "-c", LIGHT_COMMANDS, str(project.path),
+                           str(tmp_path / "answers.csv"), str(tmp_path / "more.csv")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "loaded: []" in done.stdout
+    reopened = Project(project.path)
+    assert len(reopened.annotations) == 12 + 3 and reopened.classes[-1] == "class_3"
+    assert reopened.status()["rows"] == 62
+
+
 def test_label_studio_round_trip(project, truth):
     queue = project.queue()
     tasks = to_tasks(queue, project.show_kind(), prefill=True)
