@@ -439,15 +439,20 @@ class Project:
         return [c for c, t in self.config["column_types"].items()
                 if t == IMAGE and c in self.data]
 
-    def _check_images_here(self) -> None:
-        """Refuse, naming what to do, when images the model reads are missing."""
-        missing = _missing(self.data, self._image_columns())
+    def check_images(self) -> int:
+        """Raise ``FileNotFoundError``, naming the missing images and what to do, when
+        images of the project are not where it reads them (see :meth:`relocate`); else
+        return how many images it found. ``next``, ``train`` and the labeling page check
+        first; so does ``autoal check``."""
+        columns = self._image_columns()
+        missing = _missing(self.data, columns)
         if missing:
             raise FileNotFoundError(
                 f"{len(missing)} of the project's images are missing: {_paths(missing)}. If "
                 f"they moved, say where the folder {self.data_root} is now: 'autoal relocate "
                 f"{self.path} NEW_FOLDER' (Project.relocate); a project moved together with "
                 f"its images finds them itself.")
+        return int(sum(self.data[c].notna().sum() for c in columns))
 
     # ---- the final model -------------------------------------------------------------
 
@@ -464,7 +469,7 @@ class Project:
         from .final import train_project
 
         self._catch_up()
-        self._check_images_here()
+        self.check_images()
         return train_project(self, quality=quality, time_limit=time_limit, progress=progress)
 
     # ---- a round ---------------------------------------------------------------------
@@ -480,7 +485,7 @@ class Project:
         """
         batch = check_int("batch", batch, minimum=1, owner="Project.next")
         self._catch_up()
-        self._check_images_here()
+        self.check_images()
         session = self.session
         session.settings = replace(session.settings, progress=progress)
         query = session.ask(batch)

@@ -366,7 +366,7 @@ def check(path, *, stale_after: float = STALE_AFTER) -> list[Finding]:
     version; that the round ``state.json`` names is in ``history.csv`` with every round
     before it; that the probability files it names exist; that ``annotations.csv`` and
     the other tables are readable, with known classes and (for a labeling project) known
-    rows. Fixes: removes temporary files left by killed writes (``.*.tmp``: those older
+    rows; and that a labeling project's images are where it reads them. Fixes: removes temporary files left by killed writes (``.*.tmp``: those older
     than ``stale_after`` seconds, or all of them when no process holds the run), and
     rebuilds an unreadable ``state.json`` from the tables and probability files when
     they allow it. Returns the findings; the run is healthy when none is a ``"problem"``.
@@ -399,6 +399,9 @@ def check(path, *, stale_after: float = STALE_AFTER) -> list[Finding]:
     _check_rounds(found, run, state, tables)
     if config is not None and tables["annotations.csv"] is not None:
         _check_annotations(found, run, config, tables["annotations.csv"], state["round"])
+    if config is not None and config.get("kind") == "project" \
+            and not any(f.level == "problem" for f in found):
+        _check_images(found, run)
     if not any(f.level == "problem" for f in found):
         found.append(Finding("ok", f"{run.path} is healthy (round {state['round']})."))
     return found
@@ -504,6 +507,20 @@ def _check_rounds(found, run: RunDir, state: dict, tables: dict) -> None:
                                             f"it from a backup, or remove '{key}' from "
                                             f"{STATE} to go on without it (consensus labels "
                                             f"may then differ from an unbroken run's)."))
+
+
+def _check_images(found, run: RunDir) -> None:
+    from .project import Project  # which knows where its images are now
+
+    project = Project(run.path)
+    if not project._image_columns():
+        return
+    try:
+        count = project.check_images()
+    except FileNotFoundError as error:
+        found.append(Finding("problem", str(error)))
+    else:
+        found.append(Finding("ok", f"images: all {count} are in {project.data_root}."))
 
 
 def _check_annotations(found, run: RunDir, config: dict, table, last: int) -> None:

@@ -182,7 +182,7 @@ def make_server(workdir, host: str = "127.0.0.1", port: int = 8765, *, allow_hos
         raise TypeError(f"The 'allow_hosts' parameter of serve must be a list of host names. "
                         f"Got {short(allow_hosts)}.")
     project = Project(workdir)
-    project._check_images_here()  # a page of broken images would help nobody
+    project.check_images()  # a page of broken images would help nobody
     dispatcher = Dispatcher(project.path, batch=batch, auto_next=auto_next, refill=refill,
                             stop=stop, lease=lease)
     labeling = _Labeling(project, _Labelers(project.run), trust_names=bool(trust_names),

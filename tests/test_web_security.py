@@ -28,6 +28,7 @@ from PIL import Image
 
 from autoal import web
 from autoal.project import Project
+from autoal.rundir import check
 from autoal.web import sign_in_links
 
 from conftest import write_images
@@ -332,6 +333,9 @@ def test_a_project_finds_its_images_after_a_move_and_is_told_where_they_went(tmp
         project.train()
     with pytest.raises(FileNotFoundError, match="images are missing"):
         web.make_server(project.path, port=0)
+    found = check(project.path)
+    assert [f.level for f in found if "images" in f.text] == ["problem"]
+    assert any("'autoal relocate" in f.text for f in found)
     with pytest.raises(ValueError, match=r"6 of the project's images are not in .* as they "
                                          r"were in .*data: .*Pass the folder"):
         project.relocate(tmp_path)
@@ -343,6 +347,9 @@ def test_a_project_finds_its_images_after_a_move_and_is_told_where_they_went(tmp
     assert done.returncode == 0 and "now read from" in done.stdout, done.stderr
     project = Project(tmp_path / "b" / "runs" / "p")
     assert project.data_root == (tmp_path / "c").resolve()
+    assert project.check_images() == 6
+    assert f"ok: images: all 6 are in {project.data_root}." in [
+        f"{f.level}: {f.text}" for f in check(project.path)]
     assert project.next(batch=2, progress=False)["show"].str.startswith(
         str(project.data_root)).all()
     # The stored paths stay as they were: the project is only told where they are now.
