@@ -36,12 +36,18 @@ class _TqdmHandler(logging.Handler):
         tqdm.write(self.format(record), file=sys.stderr)
 
 
-def _setup_logging(verbose: bool) -> None:
+#: Commands that print what the project logs of their result: its log line is left out.
+_PRINTS_ITS_RESULT = {"init", "add-rows", "add-classes", "relocate"}
+
+
+def _setup_logging(verbose: bool, command: str = "") -> None:
     handler = _TqdmHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.handlers[:] = [handler]
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
     logger.propagate = False
+    quiet = command in _PRINTS_ITS_RESULT and not verbose
+    logging.getLogger("autoal.project").setLevel(logging.WARNING if quiet else logging.NOTSET)
 
 
 def _quiet_warnings() -> None:
@@ -708,7 +714,7 @@ def _predict(args) -> int:
 def main(argv=None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
-    _setup_logging(args.verbose)
+    _setup_logging(args.verbose, args.command)
     command = {"demo": _demo, "run": _run, "bench": _bench, "init": _init, "next": _next,
                "import": _import, "label": _label, "status": _status, "export": _export,
                "add-rows": _add_rows, "add-classes": _add_classes, "relocate": _relocate,

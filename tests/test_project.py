@@ -371,7 +371,9 @@ def test_a_class_met_while_labeling_is_added_and_learned(project, truth, capsys)
                                          r"nobody named: add it first \(Project.add_classes"):
         project.record(queued[3], "class_9", "ana")
     assert main(["add-classes", str(project.path), "class_9", " class_9 "]) == 0
-    assert "class_0, class_1, class_2, class_9." in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "class_0, class_1, class_2, class_9." in printed.out
+    assert "added" not in printed.err  # said once, not logged as well
     project = Project(project.path)
     assert project.classes == ["class_0", "class_1", "class_2", "class_9"]
     project.record(queued[3], "class_9", "ana")  # answers may give it at once
