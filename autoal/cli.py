@@ -217,14 +217,19 @@ def _project_commands(commands) -> None:
         "import", help="add answers from a CSV (row,label[,annotator]) or a Label Studio export",
         description="Answers are validated first: a file with any bad line (unknown class or "
                     "row, a row outside the current queue, a blank label, a row the annotator "
-                    "answered already) is refused whole and nothing stored changes. A .json "
+                    "answered already) is refused whole and nothing stored changes; with "
+                    "--correct, an answer to a row the annotator answered already, in any "
+                    "round, replaces the earlier one. A .json "
                     "file is read as a Label Studio JSON export, which holds every answer ever "
                     "given: answers stored already are skipped, new answers to earlier queues "
-                    "are taken, cancelled ones are left out.")
+                    "are taken, answers changed in Label Studio replace the stored ones, "
+                    "cancelled ones are left out.")
     imp.add_argument("workdir")
     imp.add_argument("answers", help="CSV with row,label[,annotator] or Label Studio .json")
     imp.add_argument("--annotator", metavar="NAME",
                      help="who answered (when the file has no annotator column)")
+    imp.add_argument("--correct", action="store_true",
+                     help="answers to rows the annotator answered already replace theirs")
 
     label = commands.add_parser(
         "label", help="label the current queue in a local web page",
@@ -423,8 +428,11 @@ def _import(args) -> int:
         stored = Project(args.workdir).import_answers(export.answers, incremental=True)
         print(f"{args.answers}: {describe(export, stored)}.")
         return 0
-    stored = Project(args.workdir).import_answers(args.answers, annotator=args.annotator)
-    print(f"Stored {len(stored)} answers from {args.answers}.")
+    stored = Project(args.workdir).import_answers(args.answers, annotator=args.annotator,
+                                                  correct=args.correct)
+    fixed = int(stored["corrected"].sum())
+    print(f"Stored {len(stored)} answers from {args.answers}"
+          + (f" ({fixed} of them corrections of earlier answers)." if fixed else "."))
     return 0
 
 
@@ -613,8 +621,7 @@ def _labelstudio(args) -> int:
                          root=args.ls_document_root, prefill=args.prefill, batch=args.batch)
         made = "created" if report.created else "existing"
         print(f"Label Studio project {report.project} ({made}) at {client.url}: "
-              f"{report.stored} answers stored, {report.skipped} skipped as already known, "
-              f"{report.cancelled} left out as cancelled.")
+              f"{report.answers()}.")
         if report.round is not None:
             print(f"Round {report.round} started: its queue holds {report.queue} rows.")
         print(f"{report.pushed} new tasks pushed; the queue has {report.queue} rows.")

@@ -8,7 +8,8 @@ Which to use when:
   (``autoal export DIR tasks.json``); :func:`read_export` reads its JSON export back
   (``autoal import DIR export.json``), for
   :meth:`autoal.project.Project.import_answers` with ``incremental=True``: an export
-  holds every answer ever given, so answers stored already are skipped.
+  holds every answer ever given, so answers stored already are skipped, and an answer
+  a labeler changed in Label Studio replaces the stored one.
 - **A live connection**: :func:`sync` (``autoal labelstudio sync``) creates or updates
   the Label Studio project, pulls new answers, starts the next round when the queue is
   answered and pushes the queue as tasks; run it whenever you like.
@@ -158,8 +159,8 @@ def label_config(classes, kind: str) -> str:
 @dataclass
 class Export:
     """What a Label Studio export holds for autoal: ``answers`` (``row, annotator,
-    label``), the rows of ``cancelled`` (skipped) annotations, left out, and ``tasks``:
-    ``(row, round)`` of every task in it."""
+    label``; each user's latest answer to a row), the rows of ``cancelled`` (skipped)
+    annotations, left out, and ``tasks``: ``(row, round)`` of every task in it."""
 
     answers: pd.DataFrame
     cancelled: list = field(default_factory=list)
@@ -203,8 +204,15 @@ def read_export(source, *, names=None) -> Export:
                 cancelled.append(str(row))
                 continue
             lines.append({"row": str(row), "annotator": _annotator(annotation, where, names),
-                          "label": _choice(annotation, where)})
-    return Export(pd.DataFrame(lines, columns=["row", "annotator", "label"]), cancelled, seen)
+                          "label": _choice(annotation, where),
+                          "at": str(annotation.get("updated_at")
+                                    or annotation.get("created_at") or "")})
+    answers = pd.DataFrame(lines, columns=["row", "annotator", "label", "at"])
+    # A user's latest answer to a row stands (a row asked again, an answer made twice).
+    latest = answers.sort_values("at", kind="stable").drop_duplicates(
+        ["row", "annotator"], keep="last")
+    return Export(answers.loc[sorted(latest.index), ["row", "annotator", "label"]]
+                  .reset_index(drop=True), cancelled, seen)
 
 
 def read_answers(source, *, names=None) -> pd.DataFrame:
@@ -335,13 +343,18 @@ class SyncReport:
     """What one :func:`sync` did."""
 
     project: int
-    stored: int = 0
+    stored: int = 0  # corrections included
+    corrected: int = 0
     skipped: int = 0
     cancelled: int = 0
     pushed: int = 0
     created: bool = False
     round: int | None = None  # the round started, if one was
     queue: int = 0
+
+    def answers(self) -> str:
+        """What happened to the export's answers, in words."""
+        return _counts(self.stored, self.corrected, self.skipped, self.cancelled)
 
 
 def sync(workdir, client: Client, *, project_id=None, root=None, prefill: bool = False,
@@ -391,6 +404,7 @@ def sync(workdir, client: Client, *, project_id=None, root=None, prefill: bool =
     export = read_export(_export(client, project_id), names=names)
     stored = project.import_answers(export.answers, incremental=True)
     report.stored, report.cancelled = len(stored), len(export.cancelled)
+    report.corrected = int(stored["corrected"].sum())
     report.skipped = len(export.answers) - len(stored)
     queue = project.queue()
     done = (queue["answers"] > 0) | queue["row"].astype(str).isin(export.cancelled)
@@ -665,7 +679,13 @@ def _handler(backend: _Backend):
 
 def describe(export: Export, stored: pd.DataFrame) -> str:
     """How many answers a cumulative export gave: stored, known already, cancelled."""
-    skipped = len(export.answers) - len(stored)
-    return (f"{len(stored)} answers stored, {skipped} skipped as already known, "
-            f"{len(export.cancelled)} left out as cancelled")
+    return _counts(len(stored), int(stored["corrected"].sum()),
+                   len(export.answers) - len(stored), len(export.cancelled))
+
+
+def _counts(stored: int, corrected: int, skipped: int, cancelled: int) -> str:
+    changed = f" ({corrected} changed in Label Studio, replacing the stored ones)" \
+        if corrected else ""
+    return (f"{stored} answers stored{changed}, {skipped} skipped as already known, "
+            f"{cancelled} left out as cancelled")
 

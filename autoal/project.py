@@ -14,10 +14,12 @@ a round spans days, so the steps are apart and everything lives on disk (see
 row that does not exist or is not in the current queue, a blank label or
 annotator, a row the annotator answered already, the same row twice) is refused
 whole, with a ``ValueError`` listing what is wrong; nothing stored changes. Answers
-are added under a lock, so several people (processes) can answer at once. A cumulative
-file (a Label Studio export, :mod:`autoal.labelstudio`) is imported with
-``incremental=True``: answers stored already are skipped, new answers to earlier queues
-are taken.
+are added under a lock, so several people (processes) can answer at once. A labeler
+who got a row wrong, in any round, imports the right label with ``correct=True``: it
+replaces their earlier answer. A cumulative file (a Label Studio export,
+:mod:`autoal.labelstudio`) is imported with ``incremental=True``: answers stored
+already are skipped, new answers to earlier queues are taken, and an answer changed
+since replaces the stored one.
 
 A project's rounds train on the rows that already have a label (annotator ``given``)
 and every answer since. A project may start with no label at all (``classes=`` names
@@ -502,15 +504,18 @@ class Project:
 
     # ---- answers ---------------------------------------------------------------------
 
-    def import_answers(self, answers, *, annotator=None, incremental: bool = False
-                       ) -> pd.DataFrame:
+    def import_answers(self, answers, *, annotator=None, incremental: bool = False,
+                       correct: bool = False) -> pd.DataFrame:
         """Validate answers (a DataFrame or CSV path with ``row, label`` and optionally
         ``annotator``) and store them; see the module's import rule. Returns the lines
-        stored.
+        stored, with ``corrected`` (whether the line replaced an earlier answer).
 
-        ``incremental=True`` takes a cumulative file, such as a Label Studio export: an
-        answer stored already (same row, annotator and label) is skipped, and answers to
-        rows of earlier queues are accepted if they are new (see
+        ``correct=True`` takes corrections: an answer to a row the annotator answered
+        already, in any round, replaces their earlier answer (one with the same label is
+        skipped). ``incremental=True`` takes a cumulative file, such as a Label Studio
+        export: an answer stored already (same row, annotator and label) is skipped,
+        answers to rows of earlier queues are accepted if they are new, and an answer
+        changed since (in Label Studio) replaces the stored one (see
         :meth:`autoal.session.Session.tell`)."""
         if not isinstance(answers, pd.DataFrame):
             answers = _read_answers(answers)
@@ -535,7 +540,7 @@ class Project:
             raise ValueError(f"The annotator name {GIVEN!r} is kept for the labels the data came "
                              f"with, so answers cannot use it; pick another name "
                              f"(annotator=...).")
-        return self.session.tell(answers, incremental=incremental)
+        return self.session.tell(answers, incremental=incremental, correct=correct)
 
     def record(self, row, label, annotator: str, *, late: bool = False) -> pd.DataFrame:
         """Store one answer (as :meth:`import_answers` would); the labeling page calls this.

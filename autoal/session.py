@@ -504,32 +504,45 @@ class Session:
 
     # ---- tell ------------------------------------------------------------------------
 
-    def tell(self, answers: pd.DataFrame, *, incremental: bool = False) -> pd.DataFrame:
+    def tell(self, answers: pd.DataFrame, *, incremental: bool = False,
+             correct: bool = False) -> pd.DataFrame:
         """Store answers to the current query: a DataFrame with ``row, annotator, label``
         (text is mapped back to the data's row ids and classes).
 
         Refused whole, with a ``ValueError`` listing every problem and nothing stored,
         if any line has a blank label or annotator, a label that is not a class, a row
         that does not exist or is not in the current query, a row this annotator
-        labeled already, or the same row twice. Returns the lines stored.
+        labeled already, or the same row twice. Returns the lines stored, with a column
+        ``corrected``: whether the line replaced an earlier answer.
+
+        ``correct=True`` takes corrections: a line for a row this annotator answered
+        already (in any round) with another label replaces that answer, which keeps its
+        round; one with the same label is skipped.
 
         ``incremental=True`` takes a cumulative file (a Label Studio export holds every
-        answer ever given): a line stored already (same row, annotator and label) is
-        skipped, and so is a repeat of a line in the file; rows of any query so far are
-        accepted. A row this annotator labeled already with another label is still refused.
+        answer ever given, each annotator's latest): a line stored already (same row,
+        annotator and label) is skipped, and so is a repeat of a line in the file; rows
+        of any query so far are accepted; and it takes corrections, as ``correct``.
         """
         new = self._parse(answers)
+        correct = correct or incremental
         with self._locked("annotations"):
             self.refresh()
             existing = self.annotations
             problems = []
-            if incremental:
+            if correct:
                 new = _unknown_lines(new, existing)
+            replaced = _answered_before(new, existing)
+            answered = (replaced >= 0).to_numpy()  # by the same annotator, in any round
+            corrected = answered & correct
+            kept = existing.drop(index=replaced[corrected])
             if new["label"].isna().any():
                 problems.append(f"{int(new['label'].isna().sum())} lines with a blank label "
                                 f"(rows {format_examples(new.loc[new['label'].isna(), 'row'])})")
             queued = set(self.query.rows) | (set(self.queries["row"]) if incremental else set())
-            outside = [r for r in new["row"] if self.row_id(r) is not None and r not in queued]
+            # A row answered already is a correction, or refused as that (not as outside).
+            outside = [r for r, a in zip(new["row"], answered)
+                       if not a and self.row_id(r) is not None and r not in queued]
             if outside:
                 where = "any queue so far" if incremental else \
                     f"the current queue (round {self.round})"
@@ -539,16 +552,17 @@ class Session:
                 problems.append(f"rows answered twice in this file: "
                                 f"{format_examples(twice['row'])}")
             try:
-                ann.validate(new.dropna(subset=["label"]), existing, classes=self.pool.classes,
+                ann.validate(new.dropna(subset=["label"]), kept, classes=self.pool.classes,
                              rows=self.pool.features.index, new_classes=(
                                  ", or a class nobody named: add it first (Project.add_classes; "
                                  "autoal add-classes DIR CLASS)" if self.kind == "project"
                                  else ""))
             except ValueError as error:
                 problem = str(error).removeprefix("Annotations refused, nothing was stored: ")
-                if incremental:  # the same label again was skipped: this one differs
-                    problem = problem.replace("labeled already", "labeled already with "
-                                                                 "another label")
+                if self.kind == "project":
+                    problem = problem.replace(
+                        "labeled already", "labeled already (to replace an earlier answer, "
+                                           "import with correct=True)")
                 problems.append(problem.rstrip("."))
             if problems:
                 raise ValueError("Answers refused, nothing was stored: " + "; ".join(problems)
@@ -556,9 +570,22 @@ class Session:
             lines = new.assign(round=self.round + 1)
             if self.kind == "project":
                 lines["time"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            table = existing.copy()
+            if corrected.any():  # in place: the answer keeps its round and its order
+                at = replaced[corrected].to_numpy()
+                lines.loc[corrected, "round"] = table.loc[at, "round"].to_numpy()
+                for column in ("label", "time"):
+                    if column in lines and column in table:
+                        table.loc[at, column] = lines.loc[corrected, column].to_numpy()
+                logger.info("%d answers corrected: %s", int(corrected.sum()), format_examples(
+                    [f"row {r} by {a}: {was!r} -> {now!r}" for r, a, was, now in zip(
+                        lines.loc[corrected, "row"], lines.loc[corrected, "annotator"],
+                        existing.loc[at, "label"], lines.loc[corrected, "label"])]))
             if len(lines):
-                self._write_annotations(pd.concat([existing, lines], ignore_index=True))
-        return lines
+                table = pd.concat([table, lines[~corrected]], ignore_index=True) \
+                    if (~corrected).any() else table
+                self._write_annotations(table)
+        return lines.assign(corrected=corrected)
 
     def undo(self, annotator: str) -> dict | None:
         """Withdraw ``annotator``'s latest answer to the current query; returns the line
@@ -851,6 +878,17 @@ def _guesses(labels, values, source) -> list:
 
 def _text(value) -> str:
     return str(value).strip()
+
+
+def _answered_before(new: pd.DataFrame, existing: pd.DataFrame) -> pd.Series:
+    """For each line of ``new``, the index in ``existing`` of the same annotator's answer
+    to the same row, or -1 (see ``Session.tell(correct=True)``)."""
+    if existing.empty or new.empty:
+        return pd.Series(-1, index=new.index)
+    where = {key: i for i, key in enumerate(zip(existing["row"], existing["annotator"]))}
+    index = existing.index.to_numpy()
+    return pd.Series([index[where[key]] if key in where else -1
+                      for key in zip(new["row"], new["annotator"])], index=new.index)
 
 
 def _unknown_lines(new: pd.DataFrame, existing: pd.DataFrame) -> pd.DataFrame:

@@ -82,8 +82,73 @@ def earlier_rows(tasks):
     return [int(t["data"]["autoal_row"]) for t in tasks]
 
 
+def test_an_answer_changed_in_label_studio_replaces_the_stored_one(project, truth):
+    tasks = exported(project, truth)
+    project.import_answers(read_answers(tasks), incremental=True)
+    row = project.queue()["row"][0]
+    other = next(c for c in project.classes if c != truth[row])
+    before = project.annotations.copy()
+    # The labeler fixed their answer: the export holds it changed, dated later.
+    changed = json.loads(json.dumps(tasks))
+    changed[0]["annotations"][0].update(
+        result=[{"from_name": "label", "to_name": "item", "type": "choices",
+                 "value": {"choices": [other]}}],
+        created_at="2026-01-01T10:00:00Z", updated_at="2026-01-02T09:00:00Z")
+    got = project.import_answers(read_answers(changed), incremental=True)
+    assert len(got) == 1 and got["corrected"].all() and (got["round"] == 1).all()
+    after = project.annotations
+    assert len(after) == len(before)  # replaced in place: same place, same round
+    line = after.index[(after["row"] == row) & (after["annotator"] == "labelstudio:1")]
+    assert after.loc[line, "label"].tolist() == [other]
+    assert after.drop(index=line).equals(before.drop(index=line))
+    assert project.consensus().loc[row, "consensus_label"] == other
+    assert len(project.import_answers(read_answers(changed), incremental=True)) == 0
+    # A row asked again, answered twice by one user: the later answer stands.
+    twice = changed + exported(project, truth, rows=[row])
+    twice[-1]["annotations"][0]["updated_at"] = "2026-01-03T09:00:00Z"
+    latest = read_export(twice).answers
+    assert latest.loc[latest["row"] == str(row), "label"].tolist() == [truth[row]]
+    assert project.import_answers(read_answers(twice), incremental=True)["corrected"].all()
+
+
+def test_a_labeler_corrects_an_earlier_answer_with_an_import(project, truth, tmp_path, capsys):
+    queue = project.queue()
+    rows = list(queue["row"])
+    project.import_answers(pd.DataFrame({"row": rows, "label": truth[rows].to_numpy()}),
+                           annotator="ana")
+    project.next(batch=3, progress=False)
+    wrong = {rows[0]: next(c for c in project.classes if c != truth[rows[0]])}
+    fix = pd.DataFrame({"row": list(wrong), "label": list(wrong.values())})
+    with pytest.raises(ValueError, match=r"stored: rows this annotator labeled already \(to "
+                                         r"replace an earlier answer, import with "
+                                         r"correct=True\): \(\d+, 'ana'\)\.$"):
+        project.import_answers(fix, annotator="ana")
+    fix.to_csv(tmp_path / "fix.csv", index=False)
+    assert main(["import", str(project.path), str(tmp_path / "fix.csv"), "--annotator", "ana"]) == 2
+    assert "import with --correct" in capsys.readouterr().err
+    assert main(["import", str(project.path), str(tmp_path / "fix.csv"), "--annotator", "ana",
+                 "--correct"]) == 0
+    assert "Stored 1 answers" in capsys.readouterr().out
+    mine = project.annotations.query("annotator == 'ana'")
+    assert len(mine) == 6 and (mine["round"] == 1).all()  # the round it answered
+    assert mine.set_index("row").loc[rows[0], "label"] == wrong[rows[0]]
+    # Corrections and new answers in one file; the same answer again is skipped.
+    new = project.queue()["row"][0]
+    both = pd.DataFrame({"row": [rows[0], rows[1], new],
+                         "label": [truth[rows[0]], truth[rows[1]], truth[new]]})
+    got = project.import_answers(both, annotator="ana", correct=True)
+    assert got["corrected"].tolist() == [True, False] and got["round"].tolist() == [1, 2]
+    # Still refused: a row ana never answered outside the queue, a class that is not one.
+    never = next(r for r in project.data.index if r not in set(project.annotations["row"]))
+    with pytest.raises(ValueError, match="not in the current queue"):
+        project.import_answers(pd.DataFrame({"row": [never], "label": [truth[never]]}),
+                               annotator="ana", correct=True)
+    with pytest.raises(ValueError, match="not classes: 'cat'"):
+        project.import_answers(pd.DataFrame({"row": [rows[2]], "label": ["cat"]}),
+                               annotator="ana", correct=True)
+
+
 @pytest.mark.parametrize("change, match", [
-    ("label", "labeled already with another label"),
     ("class", "labels that are not classes: 'cat'"),
     ("row", "rows that do not exist: .99999."),
 ])
@@ -92,11 +157,7 @@ def test_real_problems_refuse_the_whole_file(project, truth, change, match):
     project.import_answers(read_answers(tasks), incremental=True)
     before = project.annotations.copy()
     bad = exported(project, truth, who=2)
-    if change == "label":
-        bad = exported(project, truth, rows=[project.queue()["row"][0]],
-                       label=next(c for c in project.classes
-                                  if c != truth[project.queue()["row"][0]]))
-    elif change == "class":
+    if change == "class":
         bad[0]["annotations"][0]["result"][0]["value"]["choices"] = ["cat"]
     else:
         bad[0]["data"]["autoal_row"] = "99999"

@@ -180,6 +180,29 @@ def test_syncs_and_exports_store_each_answer_once(label_studio, table_run, tmp_p
     assert set(stored["annotator"]) == {f"labelstudio:{EMAIL}"}
 
 
+def test_an_answer_changed_in_label_studio_replaces_the_stored_one(label_studio, table_run,
+                                                                  tmp_path, capsys):
+    server, (run, truth) = label_studio, table_run
+    workdir = copy(run, tmp_path)
+    sync(capsys, server, workdir)
+    project_id = json.loads((workdir / "labelstudio.json").read_text())["project"]
+    tasks = sorted(server.tasks(project_id), key=lambda t: t["data"]["autoal_priority"])
+    made = [server.annotate(task, truth[int(task["data"]["autoal_row"])]) for task in tasks[:2]]
+    assert "2 answers stored, 0 skipped" in sync(capsys, server, workdir)
+    # The labeler opens their first answer again and picks another class.
+    row = int(tasks[0]["data"]["autoal_row"])
+    other = next(c for c in Project(workdir).classes if c != truth[row])
+    server.client.patch(f"/api/annotations/{made[0]['id']}/", {"result": [
+        {"from_name": "label", "to_name": "item", "type": "choices",
+         "value": {"choices": [other]}}]})
+    out = sync(capsys, server, workdir)
+    assert "1 answers stored (1 changed in Label Studio, replacing the stored ones), " \
+           "1 skipped" in out
+    stored = answers(workdir)
+    assert len(stored) == 2 and stored.set_index("row").loc[row, "label"] == other
+    assert "0 answers stored, 2 skipped" in sync(capsys, server, workdir)
+
+
 def write_pictures(folder, n=12, seed=0):
     """Tiny PNGs under neutral names (the URL shows the path: no class in it)."""
     from PIL import Image
