@@ -286,6 +286,17 @@ def _project_commands(commands) -> None:
                              "(symbolic links)")
     _label_studio_task_options(export)
 
+    out = commands.add_parser(
+        "exclude", help="take rows out: no class fits, or not to be labeled",
+        description="Rows that fit no class, or should not be labeled (a broken image, a "
+                    "duplicate, off topic), leave the project: never queued again, and their "
+                    "answers, kept, are neither trained on nor exported. --undo puts them "
+                    "back. A running labeling page follows.")
+    out.add_argument("workdir")
+    out.add_argument("rows", nargs="+", metavar="ROW", help="row ids, as queue.csv gives them")
+    out.add_argument("--annotator", metavar="NAME", help="who decided")
+    out.add_argument("--undo", action="store_true", help="put the rows back")
+
     rows = commands.add_parser(
         "add-rows", help="add rows to label, when the pile grows",
         description="FILE (CSV or Parquet) holds the new rows: the project's feature columns, "
@@ -312,7 +323,7 @@ def _project_commands(commands) -> None:
                     "together with its images finds them itself.)")
     relocate.add_argument("workdir")
     relocate.add_argument("data_root", metavar="DATA_ROOT")
-    for command in (init, nxt, imp, label, status, export, rows, add, relocate):
+    for command in (init, nxt, imp, label, status, export, out, rows, add, relocate):
         command.add_argument("-v", "--verbose", action="store_true", help="show debug logs")
 
 
@@ -459,16 +470,35 @@ def _status(args) -> int:
 
     status = read_status(args.workdir)
     accuracy = status["estimated_accuracy"]
+    out = f", {status['excluded']} excluded" if status["excluded"] else ""
     print(f"Project {status['workdir']}: round {status['round']}, {status['rows']} rows, "
-          f"{status['labeled']} labeled ({status['annotations']} answers).")
+          f"{status['labeled']} labeled ({status['annotations']} answers){out}.")
     print("Per class: " + ", ".join(f"{c}: {n}" for c, n in status["per_class"].items()))
-    print(f"Queue: {status['queue']['answered']} of {status['queue']['size']} rows answered.")
+    queue = status["queue"]
+    print(f"Queue: {queue['answered']} of {queue['size']} rows answered"
+          + (f", {queue['excluded']} excluded." if queue["excluded"] else "."))
     print("Estimated accuracy (out-of-fold, labeled rows): "
           + (f"{accuracy:.3f}" if accuracy is not None else "none yet"))
     if status["model"]:
         print(status["model"])
     if status["stop_reason"]:
         print(f"A stop rule fired: {status['stop_reason']}; you can stop labeling here.")
+    return 0
+
+
+def _exclude(args) -> int:
+    from .project import Project
+
+    project = Project(args.workdir)
+    if args.undo:
+        back = project.include(args.rows)
+        print(f"Put back {len(back)} rows into {args.workdir}.")
+        return 0
+    if args.annotator is None:
+        raise ValueError("Say who excludes the rows: pass --annotator NAME.")
+    out = project.exclude(args.rows, args.annotator)
+    print(f"Excluded {len(out)} rows from {args.workdir} "
+          f"({len(args.rows) - len(out)} were excluded already).")
     return 0
 
 
@@ -724,7 +754,8 @@ def main(argv=None) -> int:
     _setup_logging(args.verbose, args.command)
     command = {"demo": _demo, "run": _run, "bench": _bench, "init": _init, "next": _next,
                "import": _import, "label": _label, "status": _status, "export": _export,
-               "add-rows": _add_rows, "add-classes": _add_classes, "relocate": _relocate,
+               "exclude": _exclude, "add-rows": _add_rows, "add-classes": _add_classes,
+               "relocate": _relocate,
                "check": _check, "labelstudio": _labelstudio, "train": _train,
                "predict": _predict}[args.command]
     try:

@@ -89,9 +89,10 @@ class Dispatcher:
         Starts the next round when it is due."""
         round_ = project.round  # catches up with a round saved since
         picks, notes = project.session.query.picks, project.annotations
+        excluded = project.session.excluded
         with self._lock:
             self._new_round(round_)
-            needed = open_rows(picks, notes, round_)
+            needed = open_rows(picks, notes, round_, excluded["row"])
             now = time.monotonic()
             self._leases = {row: held for row, held in self._leases.items()
                             if held[1] > now and row in needed}
@@ -107,7 +108,7 @@ class Dispatcher:
                 rows.insert(0, first)
             for row in rows:
                 self._leases[row] = (annotator, now + self.lease)
-            due = self._due(project, needed)
+            due = self._due(project, needed, excluded)
         if due:
             self.start_round()
         history = project.session.history
@@ -180,7 +181,7 @@ class Dispatcher:
             logger.exception("The next round failed")
             self._failure = f"{type(error).__name__}: {error}"
 
-    def _due(self, project, needed) -> bool:
+    def _due(self, project, needed, excluded) -> bool:
         if not self.auto_next or self.fitting or self._failure is not None:
             return False
         session = project.session
@@ -188,7 +189,8 @@ class Dispatcher:
             return True
         if not len(session.query.picks):
             return False  # the last round picked nothing: the run is over
-        untrained = len(project.annotations) > int(session.history["n_annotations"].iloc[-1])
+        untrained = len(project.annotations) > int(session.history["n_annotations"].iloc[-1]) \
+            or (excluded["round"] == project.round + 1).any()  # rows taken out since
         return untrained and len(needed) <= self.refill
 
     def _new_round(self, round_) -> None:
@@ -234,14 +236,17 @@ class Dispatcher:
         return "fitting", "The next batch is about to be prepared. This page moves on by itself."
 
 
-def open_rows(picks, notes, round_) -> dict:
+def open_rows(picks, notes, round_, excluded=()) -> dict:
     """The current queue's rows that still need an answer, in queue order, each with who
-    may give it: ``{row: container of annotators}`` (everyone but those who labeled it)."""
+    may give it: ``{row: container of annotators}`` (everyone but those who labeled it);
+    rows ``excluded`` need none."""
     by_row = notes.groupby("row")["annotator"].agg(set).to_dict() if len(notes) else {}
     since = set(notes.loc[notes["round"] == round_ + 1, "row"]) if len(notes) else set()
-    out = {}
+    excluded, out = set(excluded), {}
     for row, kind in zip(picks["row"], picks["kind"]):
         labeled_by = by_row.get(row, set())
+        if row in excluded:
+            continue
         if kind == "new" and not labeled_by:
             out[row] = _Everyone()
         elif kind == "relabel" and row not in since:

@@ -407,14 +407,15 @@ def sync(workdir, client: Client, *, project_id=None, root=None, prefill: bool =
     report.corrected = int(stored["corrected"].sum())
     report.skipped = len(export.answers) - len(stored)
     queue = project.queue()
-    done = (queue["answers"] > 0) | queue["row"].astype(str).isin(export.cancelled)
+    done = (queue["answers"] > 0) | queue["excluded"] | \
+        queue["row"].astype(str).isin(export.cancelled)
     if next_round and (project.round < 0 or (len(queue) and done.all())):
         size = batch or (len(queue) if len(queue) else 20)
         project.next(batch=size, progress=progress)
         report.round = project.round
         queue = project.queue()
-    fresh = queue[[(str(r), int(n)) not in export.tasks
-                   for r, n in zip(queue["row"], queue["round"])]]
+    fresh = queue[[(str(r), int(n)) not in export.tasks and not out
+                   for r, n, out in zip(queue["row"], queue["round"], queue["excluded"])]]
     if len(fresh):
         client.post(f"/api/projects/{project_id}/import",
                     to_tasks(fresh, kind, root=root, prefill=prefill))
@@ -554,7 +555,8 @@ class _Backend:
 
     def _answered(self) -> bool:
         queue = self.project.queue()
-        return self.project.round < 0 or bool(len(queue) and (queue["answers"] > 0).all())
+        return self.project.round < 0 or bool(
+            len(queue) and ((queue["answers"] > 0) | queue["excluded"]).all())
 
     def start_round(self) -> None:
         """Run :func:`sync` (the next round, its tasks pushed) in a background thread,

@@ -22,10 +22,11 @@ already are skipped, new answers to earlier queues are taken, and an answer chan
 since replaces the stored one.
 
 A project's rounds train on the rows that already have a label (annotator ``given``)
-and every answer since. A project may start with no label at all (``classes=`` names
-them): until the labels hold two classes there is no model, and :meth:`Project.next`
-picks representative, diverse rows instead (a cold start, see
-:meth:`autoal.session.Session.ask`).
+and every answer since. Rows that fit no class, or should not be labeled at all, are
+taken out with :meth:`Project.exclude` (the page's *Exclude* button). A project may
+start with no label at all (``classes=`` names them): until the labels hold two classes
+there is no model, and :meth:`Project.next` picks representative, diverse rows instead
+(a cold start, see :meth:`autoal.session.Session.ask`).
 """
 
 from __future__ import annotations
@@ -210,14 +211,16 @@ class Project:
 
     def queue(self) -> pd.DataFrame:
         """The current queue (empty before the first :meth:`next`), with ``answers``: how
-        many answers each row has had since it was queued."""
+        many answers each row has had since it was queued, and ``excluded``: whether it
+        was taken out (:meth:`exclude`)."""
         if self.round < 0:
-            return pd.DataFrame(columns=QUEUE + ["answers"])
+            return pd.DataFrame(columns=QUEUE + ["answers", "excluded"])
         picks = self.session.query.picks
         notes = self.annotations
         done = notes[notes["round"] == self.round + 1]["row"].value_counts()
         table = picks.assign(show=[self._show(row) for row in picks["row"]])[QUEUE]
-        return table.assign(answers=table["row"].map(done).fillna(0).astype(int).to_numpy())
+        return table.assign(answers=table["row"].map(done).fillna(0).astype(int).to_numpy(),
+                            excluded=table["row"].isin(self.session.excluded["row"]).to_numpy())
 
     def row_id(self, text):
         """The row whose id reads ``text`` (as in a CSV or a URL), or None."""
@@ -493,14 +496,15 @@ class Project:
         query = session.ask(batch)
         session.close()  # the replaced model's folder is gone when this returns
         queue = self.queue()
-        write_csv(self.path / "queue.csv", queue.drop(columns=["answers"]))
+        queue = queue.drop(columns=["answers", "excluded"])
+        write_csv(self.path / "queue.csv", queue)
         line = query.line
         accuracy = line.get("oof_accuracy")
         logger.info("round %d: %d labels, %s, queued %d new and %d relabels", query.round,
                     line["n_labeled"], "no model yet (fewer than 2 classes labeled)"
                     if accuracy is None else f"estimated accuracy {accuracy:.3f}",
                     line["n_queried"], line["n_relabeled"])
-        return queue.drop(columns=["answers"])
+        return queue
 
     # ---- answers ---------------------------------------------------------------------
 
@@ -548,6 +552,20 @@ class Project:
         the next round replaced the queue), as ``incremental`` import does."""
         return self.import_answers(pd.DataFrame({"row": [row], "label": [label],
                                                  "annotator": [annotator]}), incremental=late)
+
+    def exclude(self, rows, annotator: str) -> list:
+        """Take ``rows`` out of the project (``annotator``: who decided): rows that fit
+        no class, or should not be labeled (a broken image, a duplicate, off topic). They
+        are never queued again, and their answers, kept, are neither trained on nor
+        exported. Returns the rows newly excluded; :meth:`include` puts rows back. A
+        running labeling page follows."""
+        self._catch_up()
+        return self.session.exclude(rows, annotator)
+
+    def include(self, rows) -> list:
+        """Put rows that :meth:`exclude` took out back; returns those that were out."""
+        self._catch_up()
+        return self.session.include(rows)
 
     def undo(self, annotator: str):
         """Withdraw ``annotator``'s latest answer to the current queue; returns the line

@@ -6,6 +6,8 @@ One folder a person can read, in plain formats::
     state.json           the last round written in full: its number, its probability
                          files and its predictor's folder
     annotations.csv      every label given: row, annotator, label, round (+ time)
+    excluded.csv         a project's rows taken out (no class fits, or not to be
+                         labeled): row, annotator, round, time
     queries.csv          every pick: round, row, kind (new or relabel), score, guess,
                          confidence
     history.csv          one line of metrics per round
@@ -43,6 +45,8 @@ from ._checks import (FORMAT_VERSION, DamagedRunDir, damaged, format_examples, r
                       state_round)
 
 CONFIG, STATE = "autoal.json", "state.json"
+#: A project's rows taken out (:meth:`autoal.session.Session.exclude`), and its columns.
+EXCLUDED, EXCLUDED_COLUMNS = "excluded.csv", ["row", "annotator", "round", "time"]
 
 
 def write_csv(path: Path, table: pd.DataFrame) -> None:

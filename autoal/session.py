@@ -40,7 +40,7 @@ from .learners import (CrossFitted, FeatureEncoder, default_models, discard, fea
                        learner_settings, make_learner, tabular_features)
 from .pool import ROUND, STOP
 from .predict import align_proba, predict_pool, strategy_inputs
-from .rundir import Decoder, missing_state, write_csv
+from .rundir import EXCLUDED, EXCLUDED_COLUMNS, Decoder, missing_state, write_csv
 from .select import select_batch
 from .stopping import as_rules
 from .strategies import get_strategy, no_features_message, typical
@@ -228,6 +228,16 @@ class Session:
         return self._annotations
 
     @property
+    def excluded(self) -> pd.DataFrame:
+        """Rows taken out of the project (:meth:`exclude`): ``row, annotator, round,
+        time``; never asked, trained on or exported (a project's; empty for a loop)."""
+        table = self.store.read_csv(EXCLUDED) if self.store is not None else None
+        if table is None or table.empty:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in EXCLUDED_COLUMNS})
+        return table.assign(row=self._rows(table["row"], source=self.store.path / EXCLUDED),
+                            round=table["round"].astype(int))
+
+    @property
     def history(self) -> pd.DataFrame:
         """One line per round asked (:data:`HISTORY` columns first)."""
         return history_frame(self._history)
@@ -264,7 +274,8 @@ class Session:
     def consensus(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Consensus per labeled row and statistics per annotator
         (:func:`autoal.annotations.consensus`)."""
-        return ann.consensus(self.annotations, self.pool.classes, self._known)
+        rows, annotators = ann.consensus(self.annotations, self.pool.classes, self._known)
+        return rows[~rows.index.isin(self.excluded["row"])], annotators
 
     def row_id(self, text):
         """The row whose id reads ``text`` (as in a CSV or a URL), or None."""
@@ -286,12 +297,14 @@ class Session:
             annotations = self.annotations
             r = self.round + 1
             labeled = ann.consensus_labels(annotations, self.pool.classes, self._known)
+            out = pd.Index(self.excluded["row"])
+            labeled = labeled[~labeled.index.isin(out)]
             if labeled.nunique() < 2:
                 if final or self.kind != "project":  # a loop starts with 2 classes or more
                     raise ValueError(f"Round {r}: {cold_reason(labeled)}; a model needs at "
                                      f"least 2 classes. Label more rows first "
                                      f"({len(annotations)} annotations so far).")
-                return self._ask_cold(r, labeled, annotations, batch)
+                return self._ask_cold(r, labeled, annotations, batch, out)
             train = self.pool.features.loc[labeled.index].assign(
                 **{self.pool.label: labeled.to_numpy()})
             t0 = time.perf_counter()
@@ -303,7 +316,7 @@ class Session:
             stop_reason = self._check_rules(row)
             cap = min([batch] + [int(rule.remaining(len(annotations))) for rule in self.rules
                                  if callable(getattr(rule, "remaining", None))])
-            picks = self._pick(model, train, annotations, cap, r, row,
+            picks = self._pick(model, train, annotations, cap, r, row, out,
                                go=not final and not stop_reason)
             if stop_reason:
                 row["stop_reason"] = stop_reason
@@ -319,14 +332,15 @@ class Session:
         _log_round(row)
         return Query(r, picks, stop_reason, row)
 
-    def _ask_cold(self, r, labeled, annotations, batch) -> Query:
+    def _ask_cold(self, r, labeled, annotations, batch, out) -> Query:
         """A round without a model (the labels hold fewer than 2 classes): representative,
         diverse rows (:func:`autoal.strategies.typical` on the learner's features of the
         rows), or random rows where the rows have no features. No stop rule is checked."""
         t0 = time.perf_counter()
         cap = min([batch] + [int(rule.remaining(len(annotations))) for rule in self.rules
                              if callable(getattr(rule, "remaining", None))])
-        unlabeled = self.pool.features.index.difference(labeled.index, sort=False)
+        index = self.pool.features.index
+        unlabeled = index[~index.isin(labeled.index) & ~index.isin(out)]
         rng = np.random.default_rng([self.settings.seed, ROUND, r])
         picks = empty_picks()
         if cap > 0 and len(unlabeled):
@@ -431,11 +445,12 @@ class Session:
                 return reason
         return None
 
-    def _pick(self, model, train, annotations, budget, r, row, *, go) -> pd.DataFrame:
-        """Score both pools and pick ``budget`` rows (when ``go``); record the round's
-        out-of-sample probabilities and timings in ``row``."""
+    def _pick(self, model, train, annotations, budget, r, row, out, *, go) -> pd.DataFrame:
+        """Score both pools and pick ``budget`` rows (when ``go``), none of ``out`` (rows
+        excluded); record the round's out-of-sample probabilities and timings in ``row``."""
         labeled = train.index
-        unlabeled = self.pool.features.index.difference(labeled, sort=False)
+        index = self.pool.features.index
+        unlabeled = index[~index.isin(labeled) & ~index.isin(out)]
         can_relabel = self._can_relabel(annotations, labeled)
         oof = getattr(model, "oof_proba", None)
         if oof is None:
@@ -600,6 +615,53 @@ class Session:
             removed = table.loc[mine[-1]].to_dict()
             self._write_annotations(table.drop(index=mine[-1]).reset_index(drop=True))
             return {**removed, "round": int(removed["round"])}
+
+    def exclude(self, rows, annotator: str) -> list:
+        """Take ``rows`` out of the project: a row that fits no class, or should not be
+        labeled at all (a broken image, a duplicate). They are never asked again, and
+        answers they have are kept but neither trained on nor exported. Returns the rows
+        newly excluded (one excluded already is left as it is)."""
+        if clean_label(annotator) is None:
+            raise ValueError(f"Say who excludes the rows: a non-empty annotator name. Got "
+                             f"{annotator!r}.")
+        rows = self._known_rows(rows, "exclude")
+        with self._locked("annotations"):
+            self.refresh()
+            table = self.store.read_csv(EXCLUDED) if self.store is not None else None
+            table = pd.DataFrame(columns=EXCLUDED_COLUMNS) if table is None else table
+            done = set(table["row"])
+            new = [r for r in dict.fromkeys(rows) if str(r) not in done]
+            if new:
+                lines = pd.DataFrame({"row": [str(r) for r in new], "annotator": annotator,
+                                      "round": self.round + 1,
+                                      "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+                write_csv(self.store.path / EXCLUDED, pd.concat([table, lines]))
+        return new
+
+    def include(self, rows) -> list:
+        """Put rows taken out by :meth:`exclude` back; returns those that were out."""
+        rows = self._known_rows(rows, "include")
+        with self._locked("annotations"):
+            table = self.store.read_csv(EXCLUDED) if self.store is not None else None
+            if table is None:
+                return []
+            back = table["row"].isin([str(r) for r in rows])
+            if back.any():
+                write_csv(self.store.path / EXCLUDED, table[~back])
+            return [self._rows.get(r) for r in table.loc[back, "row"]]
+
+    def _known_rows(self, rows, what: str) -> list:
+        if self.store is None or self.kind != "project":
+            raise ValueError(f"Only a labeling project's rows can be excluded or included "
+                             f"(Project.{what}).")
+        rows = [rows] if isinstance(rows, (str, int, np.integer)) else list(rows)
+        found = [self._rows.get(_text(r)) for r in rows]
+        unknown = [r for r, f in zip(rows, found) if f is None]
+        if unknown or not rows:
+            raise ValueError(f"The 'rows' parameter of Project.{what} must name rows of the "
+                             f"project (ids as queue.csv gives them). Got "
+                             f"{format_examples(unknown) if unknown else 'none'}.")
+        return found
 
     def _parse(self, answers) -> pd.DataFrame:
         raw = pd.DataFrame(answers).reset_index(drop=True)

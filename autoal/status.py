@@ -2,7 +2,7 @@
 
 Standard library only, so ``autoal status`` answers at once (no pandas, no model).
 It reads the layout :mod:`autoal.rundir` describes: ``autoal.json``, ``state.json``,
-``annotations.csv``, ``queries.csv`` and ``history.csv``; a missing table reads as
+``annotations.csv``, ``excluded.csv``, ``queries.csv`` and ``history.csv``; a missing table reads as
 empty. Lines of ``queries.csv`` and ``history.csv`` from rounds after the one
 ``state.json`` names are not counted; every line of ``annotations.csv`` is (answers
 to the current queue carry the next round's number).
@@ -24,10 +24,11 @@ def read_status(workdir) -> dict:
 
     Returns ``workdir``, ``round`` (of the current queue; -1 before the first),
     ``rows`` (in the data), ``labeled`` (rows with at least one label),
-    ``annotations`` (labels given, all annotators), ``per_class`` (rows whose
+    ``annotations`` (labels given, all annotators), ``excluded`` (rows taken out:
+    not counted in ``labeled`` nor ``per_class``), ``per_class`` (rows whose
     majority label is each class, in the project's class order; a tie goes to the
-    label given first), ``queue`` (``{"size", "answered"}``: rows queued in the
-    current round, and those among them answered since) and ``estimated_accuracy``
+    label given first), ``queue`` (``{"size", "answered", "excluded"}``: rows queued in
+    the current round, and those among them answered, or excluded, since) and ``estimated_accuracy``
     (the last round's out-of-fold accuracy on labeled rows, or None), ``model``
     (None when a model picked the current queue, else why there is none yet: the labels
     hold fewer than 2 classes) and ``stop_reason`` (the stop rule that fired at the last
@@ -39,9 +40,11 @@ def read_status(workdir) -> dict:
     round_ = state_round(read_json(state_path), state_path) if state_path.is_file() else -1
 
     annotations = _read_csv(path / "annotations.csv")
+    excluded = {line["row"] for line in _read_csv(path / "excluded.csv")}
     votes = defaultdict(Counter)  # row -> label -> count, labels in the order first given
     for line in annotations:
-        votes[line["row"]][line["label"]] += 1
+        if line["row"] not in excluded:
+            votes[line["row"]][line["label"]] += 1
     majority = Counter(max(counts, key=counts.get) for counts in votes.values())
 
     queue = {line["row"] for line in _read_csv(path / "queries.csv")
@@ -52,9 +55,10 @@ def read_status(workdir) -> dict:
     rows = int(config["data"]["rows"]) + int(config.get("rows_added", 0))  # Project.add_rows
     return {
         "workdir": str(path), "round": round_, "rows": rows,
-        "labeled": len(votes), "annotations": len(annotations),
+        "labeled": len(votes), "annotations": len(annotations), "excluded": len(excluded),
         "per_class": {str(c): majority[str(c)] for c in config["classes"]},
-        "queue": {"size": len(queue), "answered": len(queue & answered)},
+        "queue": {"size": len(queue), "answered": len(queue & answered),
+                  "excluded": len(queue & excluded)},
         "estimated_accuracy": _number(history[-1].get("oof_accuracy")) if history else None,
         "model": _no_model(majority) if not history or history[-1].get("model") else None,
         "stop_reason": (history[-1].get("stop_reason") or None) if history else None,

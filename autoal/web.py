@@ -33,7 +33,9 @@ The page shows one item at a time: the image (scaled up to fill the space, tiny 
 with crisp pixels), the text, or the row's values as a table, with the model's guess
 highlighted. Keys: ``1``..``9`` then ``0`` answer with the first ten classes, Enter
 accepts the guess, ``s`` skips (for this batch; the page offers the skipped ones again
-at the end), ``u`` or Backspace undoes your latest answer and shows that item again.
+at the end), ``x`` excludes the item (no class fits it, or it should not be labeled: it
+leaves the project, see :meth:`autoal.project.Project.exclude`), ``u`` or Backspace
+undoes your latest answer (or exclusion) and shows that item again.
 Every answer is stored as it is given through :meth:`autoal.project.Project.record`
 (under the project's file lock, so several people, pages or processes can answer at
 once).
@@ -56,7 +58,9 @@ Endpoints (errors answer ``{"error": message}`` with a 4xx status; those marked 
                                      and message (why there is no item), model (why there
                                      is no model yet, or null)
     POST /api/answer {row, label} *  store one answer; 409 if you answered it already
-    POST /api/undo   {}           *  withdraw your latest answer to the current queue
+    POST /api/undo   {}           *  withdraw your latest answer to the current queue (or
+                                     your exclusion just made)
+    POST /api/exclude {row}       *  take a row of the current queue out of the project
     POST /api/skip   {row}        *  pass on a row for this batch ({again: true}: take
                                      back the rows you skipped)
     GET  /media/ROW               *  the image of a row in the current queue (only those)
@@ -251,6 +255,7 @@ class _Labeling:
         self.dispatcher = dispatcher
         self.show_kind = project.show_kind()
         self.lock = threading.RLock()
+        self._excluded_last = {}  # annotator -> the row they excluded last, if undo is theirs
 
     def login(self, body: dict, token) -> tuple[str, dict]:
         """Sign in under ``body["name"]``: ``(the session's token, {"name": name})``."""
@@ -282,7 +287,7 @@ class _Labeling:
                          & (notes["annotator"] == annotator)]
             labels = {str(r): str(c) for r, c in zip(mine["row"], mine["label"])}
             items = [self._item(queue.loc[row]) for row in work.rows if row in queue.index]
-            left = len(open_rows(queue, notes, project.round))
+            left = len(open_rows(queue, notes, project.round, queue.index[queue["excluded"]]))
             return {"classes": [str(c) for c in project.classes], "round": project.round,
                     "annotator": annotator, "items": items, "answered": len(labels),
                     "batch": {"size": len(queue), "left": left},
@@ -310,11 +315,31 @@ class _Labeling:
                 self.dispatcher.release(annotator, row)
                 raise _Refused(409 if twice else 400, str(error)) from error
             self.dispatcher.release(annotator, row)
+            self._excluded_last.pop(annotator, None)
             logger.debug("%s answered row %s: %s", annotator, row, label)
             return {"stored": {"row": str(row), "label": label}, "state": self.state(annotator)}
 
+    def exclude(self, annotator: str, body: dict) -> dict:
+        """Take a row of the current queue out of the project (no class fits it, or it
+        should not be labeled); ``undo`` puts it back."""
+        row = self._row(body.get("row"))
+        with self.lock:
+            project = self.project
+            if row not in set(project.session.query.rows):
+                raise _Refused(400, f"Row {row} is not in the current queue.")
+            project.exclude([row], annotator)
+            self.dispatcher.release(annotator, row)
+            self._excluded_last[annotator] = row
+            logger.debug("%s excluded row %s", annotator, row)
+            return {"excluded": {"row": str(row)}, "state": self.state(annotator)}
+
     def undo(self, annotator: str) -> dict:
         with self.lock:
+            row = self._excluded_last.pop(annotator, None)
+            if row is not None and self.project.include([row]):
+                self.dispatcher.give_back(annotator, row)
+                return {"undone": {"row": str(row), "label": None, "excluded": True},
+                        "state": self.state(annotator)}
             removed = self.project.undo(annotator)
             undone = None
             if removed is not None:
@@ -684,7 +709,7 @@ class _Server(HTTPServer):
 
 ROUTES = {"/": "GET", "/index.html": "GET", "/app.js": "GET", "/app.css": "GET",
           "/api/me": "GET", "/api/login": "POST", "/api/state": "GET", "/api/answer": "POST",
-          "/api/undo": "POST", "/api/skip": "POST"}
+          "/api/undo": "POST", "/api/skip": "POST", "/api/exclude": "POST"}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -745,6 +770,9 @@ class _Handler(BaseHTTPRequestHandler):
             elif url.path == "/api/skip":
                 body = self._body()
                 result = labeling.skip(self._annotator(body.get("annotator")), body)
+            elif url.path == "/api/exclude":
+                body = self._body()
+                result = labeling.exclude(self._annotator(body.get("annotator")), body)
             else:
                 result = labeling.undo(self._annotator(self._body().get("annotator")))
             self._json(200, result)
@@ -876,6 +904,9 @@ PAGE = b"""<!doctype html>
     <div id="buttons"></div>
     <div id="controls">
       <button id="skip" type="button"><kbd>s</kbd>Skip</button>
+      <button id="exclude" type="button"
+              title="No class fits it, or it should not be labeled: it leaves the project"
+              ><kbd>x</kbd>Exclude</button>
       <button id="undo" type="button"><kbd>u</kbd>Undo my last answer</button>
     </div>
   </section>
@@ -1160,11 +1191,22 @@ async function skip() {
   accept(data.state);
 }
 
+async function exclude() {
+  if (current === null) return;
+  const row = current;
+  const data = await send("/api/exclude", {row});
+  if (!data) return;
+  note(`Excluded row ${row}: it leaves the project (u undoes it).`);
+  current = null;
+  accept(data.state);
+}
+
 async function undo() {
   const data = await send("/api/undo", {});
   if (!data) return;
   if (data.undone) {
-    note(`Undone: your answer ${data.undone.label} to row ${data.undone.row}; ` +
+    note((data.undone.excluded ? `Undone: you excluded row ${data.undone.row}; `
+          : `Undone: your answer ${data.undone.label} to row ${data.undone.row}; `) +
          "it is shown again.");
     current = data.undone.row;
     $("item").dataset.row = "";
@@ -1175,6 +1217,7 @@ async function undo() {
 }
 
 $("skip").addEventListener("click", skip);
+$("exclude").addEventListener("click", exclude);
 $("undo").addEventListener("click", undo);
 document.addEventListener("keydown", (event) => {
   if ($("work").hidden || !state || event.ctrlKey || event.metaKey || event.altKey) return;
@@ -1190,6 +1233,9 @@ document.addEventListener("keydown", (event) => {
   } else if (event.key === "s") {
     event.preventDefault();
     skip();
+  } else if (event.key === "x") {
+    event.preventDefault();
+    exclude();
   } else if (event.key === "u" || event.key === "Backspace") {
     event.preventDefault();
     undo();

@@ -73,7 +73,7 @@ def test_a_project_opened_by_an_autoal_of_other_default_models_says_so(project):
 
 def test_next_writes_a_queue_of_pool_rows(project):
     queue = project.queue()
-    assert list(queue.columns) == QUEUE + ["answers"]
+    assert list(queue.columns) == QUEUE + ["answers", "excluded"]
     assert len(queue) == 6 and queue["row"].is_unique
     assert not set(queue["row"]) & set(project.annotations["row"])
     assert queue["guess"].isin(project.classes).all()
@@ -93,7 +93,7 @@ def test_valid_answers_are_stored_with_the_round(project, truth):
     assert len(stored) == 3
     mine = project.annotations[project.annotations["annotator"] == "ana"]
     assert len(mine) == 3 and (mine["round"] == 1).all()
-    assert project.status()["queue"] == {"size": 6, "answered": 3}
+    assert project.status()["queue"] == {"size": 6, "answered": 3, "excluded": 0}
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -448,3 +448,43 @@ def test_rows_added_to_a_project_with_ids_bring_their_own(tmp_path):
             project.add_rows(more.assign(id=ids))
     assert project.add_rows(more.assign(id=["n1", "n2", "n3"])) == 3
     assert list(Project(project.path).data.index[-3:]) == ["n1", "n2", "n3"]
+
+
+@pytest.mark.slow
+def test_rows_taken_out_are_never_asked_trained_on_or_exported(project, truth, tmp_path, capsys):
+    from autoal.cli import main
+
+    queue = project.queue()
+    junk, fine = queue["row"][0], list(queue["row"][1:])
+    assert project.exclude([junk], "ana") == [junk]
+    assert project.exclude(junk, "bob") == []  # excluded already: left as it is
+    assert project.queue().set_index("row").loc[junk, "excluded"]
+    project.import_answers(pd.DataFrame({"row": fine, "label": truth[fine].to_numpy()}),
+                           annotator="ana")
+    status = project.status()
+    assert status["excluded"] == 1 and status["queue"] == {"size": 6, "answered": 5,
+                                                           "excluded": 1}
+    # A labeled row taken out: its answers stay stored, but it leaves training and export.
+    given = project.annotations.query("annotator == 'given'")["row"].iloc[0]
+    assert main(["exclude", str(project.path), str(given), "--annotator", "ana"]) == 0
+    assert "Excluded 1 rows" in capsys.readouterr().out
+    assert given in set(project.annotations["row"])
+    assert not {junk, given} & set(project.export()["row"])
+    assert not {junk, given} & set(project.consensus().index)
+    queue = project.next(batch=50, progress=False)
+    assert not {junk, given} & set(queue["row"])
+    assert project.session.history["n_labeled"].iloc[-1] == 12 - 1 + 5
+    assert len(queue) == 60 - 17 - 1  # every row without a label, but the one taken out
+    assert main(["status", str(project.path)]) == 0
+    assert "16 labeled (17 answers), 2 excluded." in capsys.readouterr().out
+    # Put back: asked again.
+    assert main(["exclude", str(project.path), str(junk), "--undo"]) == 0
+    assert project.include([junk]) == []
+    assert junk in set(project.next(batch=50, progress=False)["row"])
+    for rows, match in [([], "must name rows of the project"), (["nope"], "Got 'nope'")]:
+        with pytest.raises(ValueError, match=match):
+            project.exclude(rows, "ana")
+    with pytest.raises(ValueError, match="non-empty annotator"):
+        project.exclude([junk], " ")
+    assert main(["exclude", str(project.path), str(junk)]) == 2
+    assert "--annotator NAME" in capsys.readouterr().err

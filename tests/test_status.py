@@ -59,15 +59,27 @@ def test_every_key_from_the_files(project):
     assert status == {
         "workdir": str(project), "round": 1, "rows": 10,
         # rows 0-5 and 9 have answers (9's carries a later round: answers always count)
-        "labeled": 7, "annotations": 11,
+        "labeled": 7, "annotations": 11, "excluded": 0,
         # majorities: 0 a, 1 b, 2 a (3 votes to 1), 3 a|b tie -> a (given first),
         # 4 c, 5 a|c tie -> a (given first), 9 c
         "per_class": {"b": 1, "a": 4, "c": 2},
         # round 1's queue (3, 4, 6); answers to it carry round 2: 3 and 4
-        "queue": {"size": 3, "answered": 2},
+        "queue": {"size": 3, "answered": 2, "excluded": 0},
         "estimated_accuracy": 0.75,  # the history line of round 2 is not written in full yet
         "model": None, "stop_reason": None,  # a model picked the queue; no rule fired
     }
+
+
+def test_rows_taken_out_are_counted_apart(project):
+    write(project / "excluded.csv", """
+row,annotator,round,time
+6,ana,2,2026-11-24T10:00:00+0000
+9,ana,2,2026-11-24T10:01:00+0000
+""")
+    status = read_status(project)
+    assert status["excluded"] == 2 and status["labeled"] == 6 and status["annotations"] == 11
+    assert status["per_class"] == {"b": 1, "a": 4, "c": 1}  # 9 (c) is out
+    assert status["queue"] == {"size": 3, "answered": 2, "excluded": 1}  # 6 is out
 
 
 def test_before_the_first_round(project):
@@ -76,7 +88,7 @@ def test_before_the_first_round(project):
         (project / name).unlink()
     status = read_status(project)
     assert status["round"] == -1
-    assert status["queue"] == {"size": 0, "answered": 0}
+    assert status["queue"] == {"size": 0, "answered": 0, "excluded": 0}
     assert status["estimated_accuracy"] is None
     (project / "annotations.csv").unlink()
     status = read_status(project)

@@ -286,6 +286,41 @@ def test_answer_twice_is_a_conflict_and_undo_withdraws(tabular_run, tmp_path):
     assert mine(project, "ana") == {} and mine(project, "ben") == {row: "class_1"}
 
 
+def test_an_item_excluded_leaves_the_project_and_undo_puts_it_back(tabular_run, tmp_path):
+    project = copy(tabular_run, tmp_path)
+    q = queued(project)
+    server, url = make_server(project.path, port=0, batch=3, refill=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        ana = session(url, "ana")
+        status, _, body = call(url + "api/exclude", {"row": q[0]}, cookie=ana)
+        assert status == 200 and json.loads(body)["excluded"] == {"row": q[0]}
+        state = json.loads(body)["state"]
+        assert state["batch"] == {"size": 6, "left": 5}
+        assert q[0] not in [item["row"] for item in state["items"]]
+        body = json.loads(call(url + "api/undo", {}, cookie=ana)[2])
+        assert body["undone"] == {"row": q[0], "label": None, "excluded": True}
+        assert body["state"]["items"][0]["row"] == q[0]  # shown again, first
+        assert body["state"]["batch"]["left"] == 6
+        never = next(str(r) for r in project.data.index if str(r) not in q)
+        status, _, body = call(url + "api/exclude", {"row": never}, cookie=ana)
+        assert status == 400 and "not in the current queue" in json.loads(body)["error"]
+        # Every row of the batch taken out (no answer at all): the next round starts.
+        for row in q:
+            state = json.loads(call(url + "api/exclude", {"row": row}, cookie=ana)[2])["state"]
+        assert state["batch"]["left"] == 0
+        server.labeling.dispatcher.wait(timeout=300)
+        state = json.loads(call(url + "api/state", cookie=ana)[2])
+        assert state["round"] == 1 and len(state["items"]) == 3
+        assert not set(queued(Project(project.path))) & set(q)
+        assert Project(project.path).status()["excluded"] == 6
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
 def test_answers_sent_at_once_are_all_stored(tabular_run, tmp_path):
     project = copy(tabular_run, tmp_path)
     rows = queued(project)
@@ -433,6 +468,14 @@ def test_label_images_with_clicks_and_keys_then_reload(browser, image_run, tmp_p
         at(q[3], 2)
         expect(page.locator("#note")).to_have_text(f"Undone: your answer top to row {q[3]}; "
                                                    f"it is shown again.")
+        page.keyboard.press("x")  # excluded: it leaves the project, the batch is one less
+        at(q[4], 2, done=3)
+        expect(page.locator("#note")).to_contain_text(f"Excluded row {q[3]}")
+        page.keyboard.press("u")
+        at(q[3], 2)
+        expect(page.locator("#note")).to_have_text(f"Undone: you excluded row {q[3]}; it is "
+                                                   f"shown again.")
+        assert Project(project.path).status()["excluded"] == 0
         assert mine(project, "ana") == {q[0]: "top", q[1]: guesses[q[1]]}
 
         page.reload()  # still signed in (the cookie); the undone row first, q[2] skipped
