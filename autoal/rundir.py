@@ -370,7 +370,8 @@ def check(path, *, stale_after: float = STALE_AFTER) -> list[Finding]:
     version; that the round ``state.json`` names is in ``history.csv`` with every round
     before it; that the probability files it names exist; that ``annotations.csv`` and
     the other tables are readable, with known classes and (for a labeling project) known
-    rows; and that a labeling project's images are where it reads them. Fixes: removes temporary files left by killed writes (``.*.tmp``: those older
+    rows; and that a labeling project's rows taken out (``excluded.csv``) are rows of
+    its data and its images are where it reads them. Fixes: removes temporary files left by killed writes (``.*.tmp``: those older
     than ``stale_after`` seconds, or all of them when no process holds the run), and
     rebuilds an unreadable ``state.json`` from the tables and probability files when
     they allow it. Returns the findings; the run is healthy when none is a ``"problem"``.
@@ -387,7 +388,7 @@ def check(path, *, stale_after: float = STALE_AFTER) -> list[Finding]:
                                    f"{len(config.get('classes') or [])} classes."))
     tables = {name: _checked(found, run.read_csv, name)
               for name in ("history.csv", "queries.csv", "annotations.csv",
-                           "stop_predictions.csv")}
+                           "stop_predictions.csv", EXCLUDED)}
     try:
         state = run.state()
         missing_state(run, state, tables["history.csv"])
@@ -405,7 +406,7 @@ def check(path, *, stale_after: float = STALE_AFTER) -> list[Finding]:
         _check_annotations(found, run, config, tables["annotations.csv"], state["round"])
     if config is not None and config.get("kind") == "project" \
             and not any(f.level == "problem" for f in found):
-        _check_images(found, run)
+        _check_project(found, run)
     if not any(f.level == "problem" for f in found):
         found.append(Finding("ok", f"{run.path} is healthy (round {state['round']})."))
     return found
@@ -513,10 +514,18 @@ def _check_rounds(found, run: RunDir, state: dict, tables: dict) -> None:
                                             f"may then differ from an unbroken run's)."))
 
 
-def _check_images(found, run: RunDir) -> None:
+def _check_project(found, run: RunDir) -> None:
+    """Its rows taken out are rows of the data; its images are where it reads them."""
     from .project import Project  # which knows where its images are now
 
     project = Project(run.path)
+    try:
+        excluded = project.session.excluded
+    except DamagedRunDir as error:
+        found.append(Finding("problem", str(error)))
+    else:
+        if len(excluded):
+            found.append(Finding("ok", f"{EXCLUDED}: {len(excluded)} rows taken out."))
     if not project._image_columns():
         return
     try:

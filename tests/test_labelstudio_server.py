@@ -201,6 +201,12 @@ def test_an_answer_changed_in_label_studio_replaces_the_stored_one(label_studio,
     stored = answers(workdir)
     assert len(stored) == 2 and stored.set_index("row").loc[row, "label"] == other
     assert "0 answers stored, 2 skipped" in sync(capsys, server, workdir)
+    # The rest of the batch taken out in autoal (no class fits): the batch is done.
+    rest = [int(task["data"]["autoal_row"]) for task in tasks[2:]]
+    Project(workdir).exclude(rest, "ana")
+    out = sync(capsys, server, workdir)
+    assert "Round 1 started" in out and "6 new tasks pushed" in out
+    assert not set(rest) & set(Project(workdir).queue()["row"])
 
 
 def write_pictures(folder, n=12, seed=0):

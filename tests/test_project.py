@@ -488,3 +488,15 @@ def test_rows_taken_out_are_never_asked_trained_on_or_exported(project, truth, t
         project.exclude([junk], " ")
     assert main(["exclude", str(project.path), str(junk)]) == 2
     assert "--annotator NAME" in capsys.readouterr().err
+    assert main(["check", str(project.path)]) == 0
+    assert "ok: excluded.csv: 1 rows taken out." in capsys.readouterr().out
+    with open(project.path / "excluded.csv", "a") as f:
+        f.write("nope,ana,3,\n")
+    assert main(["check", str(project.path)]) == 1
+    assert "excluded.csv" in capsys.readouterr().out
+
+    # Before any model (a cold start), too.
+    df, _ = pool_frame()
+    cold = Project.init(df.assign(label=None), tmp_path / "cold", classes=["class_0", "class_1"])
+    assert len(cold.exclude(list(range(0, 60, 2)), "ana")) == 30
+    assert set(cold.next(batch=40, progress=False)["row"]) == set(range(1, 60, 2))
