@@ -37,7 +37,7 @@ class _TqdmHandler(logging.Handler):
 
 
 #: Commands that print what the project logs of their result: its log line is left out.
-_PRINTS_ITS_RESULT = {"init", "add-rows", "add-classes", "relocate"}
+_PRINTS_ITS_RESULT = {"init", "add-rows", "add-classes", "rename-class", "relocate"}
 
 
 def _setup_logging(verbose: bool, command: str = "") -> None:
@@ -315,6 +315,16 @@ def _project_commands(commands) -> None:
     add.add_argument("workdir")
     add.add_argument("classes", nargs="+", metavar="CLASS")
 
+    rename = commands.add_parser(
+        "rename-class", help="rename a class (a typo at init, a clearer name)",
+        description="Renames the class OLD to NEW in its place: in the class list, every "
+                    "answer and the queue's guesses; answers that still give OLD (a page "
+                    "opened before, a Label Studio export) read as NEW. NEW must not be a "
+                    "class yet. Train the final model again for it to predict NEW.")
+    rename.add_argument("workdir")
+    rename.add_argument("old", metavar="OLD")
+    rename.add_argument("new", metavar="NEW")
+
     relocate = commands.add_parser(
         "relocate", help="say where a project's images are now, after they moved",
         description="The images moved apart from the run directory: DATA_ROOT is the folder "
@@ -323,7 +333,7 @@ def _project_commands(commands) -> None:
                     "together with its images finds them itself.)")
     relocate.add_argument("workdir")
     relocate.add_argument("data_root", metavar="DATA_ROOT")
-    for command in (init, nxt, imp, label, status, export, out, rows, add, relocate):
+    for command in (init, nxt, imp, label, status, export, out, rows, add, rename, relocate):
         command.add_argument("-v", "--verbose", action="store_true", help="show debug logs")
 
 
@@ -515,6 +525,14 @@ def _add_classes(args) -> int:
     from .project import Project
 
     classes = Project(args.workdir).add_classes(args.classes)
+    print(f"The classes of {args.workdir}: {', '.join(map(str, classes))}.")
+    return 0
+
+
+def _rename_class(args) -> int:
+    from .project import Project
+
+    classes = Project(args.workdir).rename_class(args.old, args.new)
     print(f"The classes of {args.workdir}: {', '.join(map(str, classes))}.")
     return 0
 
@@ -755,7 +773,7 @@ def main(argv=None) -> int:
     command = {"demo": _demo, "run": _run, "bench": _bench, "init": _init, "next": _next,
                "import": _import, "label": _label, "status": _status, "export": _export,
                "exclude": _exclude, "add-rows": _add_rows, "add-classes": _add_classes,
-               "relocate": _relocate,
+               "rename-class": _rename_class, "relocate": _relocate,
                "check": _check, "labelstudio": _labelstudio, "train": _train,
                "predict": _predict}[args.command]
     try:

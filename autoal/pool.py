@@ -51,6 +51,9 @@ class Pool:
     #: How many of the first rows the stop set is drawn from (all when None): a
     #: project's rows at the start, so rows added later leave it as it was.
     first_rows: int | None = None
+    #: Names classes had before a project renamed them (:meth:`autoal.Project.rename_class`):
+    #: ``{old name: class}``; labels that give one read as the class.
+    aliases: dict = field(default_factory=dict)
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame, settings, *, test=None, column_types=None,

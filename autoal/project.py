@@ -419,8 +419,8 @@ class Project:
         Answers may give them at once; the next round's model learns them from their labels.
         Returns the project's classes.
 
-        Classes are never removed or renamed: the answers hold them. A running labeling
-        page offers them from its next item on.
+        Classes are never removed (the answers hold them); :meth:`rename_class` renames
+        one. A running labeling page offers them from its next item on.
         """
         named = list(dict.fromkeys(_named_classes(classes, owner="Project.add_classes")))
         if not named:
@@ -437,6 +437,48 @@ class Project:
             config["classes"] = [*config["classes"], *named]
             write_json(self.path / CONFIG, config)
         logger.info("project %s: classes %s added", self.path, named)
+        self._catch_up()
+        return list(self.classes)
+
+    def rename_class(self, old, new) -> list:
+        """Rename the class ``old`` to ``new`` (a typo at :meth:`init`, a clearer name),
+        in its place among the classes: in the class list, in every answer and in the
+        queue's guesses. Answers that still give ``old`` (a labeling page opened before, a
+        Label Studio export) read as ``new``. A final model trained before predicts
+        ``old`` until it is trained again. Returns the project's classes.
+
+        Two classes are never merged into one: ``new`` must not be a class yet.
+        """
+        self._catch_up()
+        names = [str(c) for c in self.classes]
+        if clean_label(old) is None or str(clean_label(old)) not in names:
+            raise ValueError(f"The 'old' parameter of Project.rename_class must be a class of "
+                             f"the project. Got {short(old)}; its classes: "
+                             f"{format_examples(self.classes, 20)}.")
+        old, name = str(clean_label(old)), clean_label(new)
+        if not isinstance(name, str):
+            raise ValueError(f"The 'new' parameter of Project.rename_class must be a non-blank "
+                             f"name. Got {short(new)}.")
+        if name in names:
+            raise ValueError(f"{name!r} is a class of the project already: classes are "
+                             f"renamed, never merged (their answers would disagree). Pick "
+                             f"another name.")
+        with self.session._holding(), self.session._locked("annotations"):
+            config = self.run.config()
+            config["classes"] = [name if str(c) == old else c for c in config["classes"]]
+            renamed = {k: name if v == old else v
+                       for k, v in (config.get("renamed") or {}).items()}
+            config["renamed"] = {**renamed, old: name}
+            # The old name reads as the new one from here on, so the files below may be
+            # rewritten in any order, and a crash between them leaves nothing unreadable.
+            write_json(self.path / CONFIG, config)
+            for file, column in (("annotations.csv", "label"), ("queries.csv", "guess"),
+                                 ("queue.csv", "guess")):
+                table = self.run.read_csv(file)
+                if table is not None and column in table and (table[column] == old).any():
+                    table.loc[table[column] == old, column] = name
+                    write_csv(self.path / file, table)
+        logger.info("project %s: class %r renamed %r", self.path, old, name)
         self._catch_up()
         return list(self.classes)
 
@@ -764,7 +806,9 @@ def _pool(data: pd.DataFrame, config: dict) -> Pool:
                 initial=data.index[data[label].notna().to_numpy()],
                 data_key={"data": {"source": source, "rows": len(data),
                                    "fingerprint": fingerprint(data)}, "split": ""},
-                first_rows=config.get("rows_at_start"))
+                first_rows=config.get("rows_at_start"),
+                aliases={old: next(c for c in config["classes"] if str(c) == new)
+                         for old, new in (config.get("renamed") or {}).items()})
 
 
 def _jsonable(value):

@@ -127,9 +127,10 @@ def fingerprint(df: pd.DataFrame) -> str:
 class Decoder:
     """Turns values read back from CSV (strings) into the row labels and classes they were."""
 
-    def __init__(self, values, what: str):
+    def __init__(self, values, what: str, aliases=None):
         self.what = what
-        self.lookup = {str(v): v for v in values}
+        self.lookup = {**{str(k): v for k, v in (aliases or {}).items()},
+                       **{str(v): v for v in values}}
 
     def get(self, value, default=None):
         """The value whose text is ``str(value)``, or ``default``."""
@@ -371,10 +372,11 @@ def check(path, *, stale_after: float = STALE_AFTER) -> list[Finding]:
     before it; that the probability files it names exist; that ``annotations.csv`` and
     the other tables are readable, with known classes and (for a labeling project) known
     rows; and that a labeling project's rows taken out (``excluded.csv``) are rows of
-    its data and its images are where it reads them. Fixes: removes temporary files left by killed writes (``.*.tmp``: those older
-    than ``stale_after`` seconds, or all of them when no process holds the run), and
-    rebuilds an unreadable ``state.json`` from the tables and probability files when
-    they allow it. Returns the findings; the run is healthy when none is a ``"problem"``.
+    its data and its images are where it reads them. Fixes: removes temporary files
+    left by killed writes (``.*.tmp``: those older than ``stale_after`` seconds, or all
+    of them when no process holds the run), and rebuilds an unreadable ``state.json``
+    from the tables and probability files when they allow it. Returns the findings; the
+    run is healthy when none is a ``"problem"``.
     """
     run = RunDir(path)
     if not run.path.is_dir():
@@ -544,7 +546,7 @@ def _check_annotations(found, run: RunDir, config: dict, table, last: int) -> No
                                                           f"column"))))
         return
     classes = {str(c) for c in config.get("classes") or []}
-    bad = table.loc[~table["label"].isin(classes), "label"]
+    bad = table.loc[~table["label"].isin(classes | set(config.get("renamed") or {})), "label"]
     if len(bad):
         found.append(Finding("problem", str(damaged(
             path, f"{len(bad)} lines have labels that are not classes "

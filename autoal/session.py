@@ -95,7 +95,7 @@ class Session:
         self.strategy, self._score = get_strategy(settings.strategy)
         self._learner = None
         self._rows = Decoder(pool.features.index, "rows")
-        self._labels = Decoder(pool.classes, "classes")
+        self._labels = Decoder(pool.classes, "classes", aliases=pool.aliases)
         sizes = [int(getattr(rule, "stop_set", 0) or 0) for rule in self.rules]
         order = np.random.default_rng([settings.seed, STOP]).permutation(
             pool.first_rows or len(pool.features))

@@ -42,9 +42,10 @@ def read_status(workdir) -> dict:
     annotations = _read_csv(path / "annotations.csv")
     excluded = {line["row"] for line in _read_csv(path / "excluded.csv")}
     votes = defaultdict(Counter)  # row -> label -> count, labels in the order first given
+    renamed = config.get("renamed") or {}  # Project.rename_class: old name -> new
     for line in annotations:
         if line["row"] not in excluded:
-            votes[line["row"]][line["label"]] += 1
+            votes[line["row"]][renamed.get(line["label"], line["label"])] += 1
     majority = Counter(max(counts, key=counts.get) for counts in votes.values())
 
     queue = {line["row"] for line in _read_csv(path / "queries.csv")

@@ -500,3 +500,44 @@ def test_rows_taken_out_are_never_asked_trained_on_or_exported(project, truth, t
     cold = Project.init(df.assign(label=None), tmp_path / "cold", classes=["class_0", "class_1"])
     assert len(cold.exclude(list(range(0, 60, 2)), "ana")) == 30
     assert set(cold.next(batch=40, progress=False)["row"]) == set(range(1, 60, 2))
+
+
+def test_a_class_renamed_keeps_its_answers_and_old_names_still_read(project, truth, capsys):
+    from autoal.cli import main
+
+    project.import_answers(answers(project, truth), annotator="ana")
+    before = project.annotations
+    assert main(["rename-class", str(project.path), "class_1", "kiwi"]) == 0
+    printed = capsys.readouterr()
+    assert "class_0, kiwi, class_2." in printed.out and "renamed" not in printed.err
+    project = Project(project.path)
+    after = project.annotations
+    assert after["label"].tolist() == before["label"].replace("class_1", "kiwi").tolist()
+    assert "class_1" not in set(project.queue()["guess"])
+    assert "class_1" not in (project.path / "queue.csv").read_text()
+    assert project.status()["per_class"]["kiwi"] == (before["label"] == "class_1").sum()
+    # An answer that gives the old name (a page opened before the rename) reads as the new.
+    row = project.queue()["row"][3]
+    stored = project.import_answers(pd.DataFrame({"row": [row], "label": ["class_1"]}),
+                                    annotator="bob")
+    assert stored["label"].tolist() == ["kiwi"]
+    # Renamed again: both old names read as the newest; the rounds go on (round 0's file).
+    assert project.rename_class(" kiwi ", "lime") == ["class_0", "lime", "class_2"]
+    row = project.queue()["row"][4]
+    stored = project.import_answers(pd.DataFrame({"row": [row], "label": ["class_1"]}),
+                                    annotator="bob")
+    assert stored["label"].tolist() == ["lime"]
+    queue = project.next(batch=3, progress=False)
+    assert set(queue["guess"]) <= {"class_0", "lime", "class_2"}
+    assert "lime" in set(project.consensus()["consensus_label"])
+    # A rename cut short (config written, answers not yet): the old name still reads.
+    with open(project.path / "annotations.csv", "a") as f:
+        f.write(f"{queue['row'][0]},cy,kiwi,2,\n")
+    assert Project(project.path).annotations["label"].iloc[-1] == "lime"
+    assert main(["check", str(project.path)]) == 0
+    capsys.readouterr()
+    for old, new, match in [("nope", "x", "'old' parameter .* must be a class"),
+                            ("lime", "class_0", "is a class of the project already"),
+                            ("lime", " ", "'new' parameter .* non-blank")]:
+        with pytest.raises(ValueError, match=match):
+            project.rename_class(old, new)

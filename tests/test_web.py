@@ -152,7 +152,7 @@ def test_page_and_state(tabular_run, tmp_path):
 
 
 @pytest.mark.slow
-def test_the_page_follows_classes_and_rows_added_while_it_serves(tabular_run, tmp_path):
+def test_the_page_follows_classes_and_rows_added_or_renamed_while_it_serves(tabular_run, tmp_path):
     project = copy(tabular_run, tmp_path)
     with serving(project) as url:
         ana = session(url, "ana")
@@ -170,8 +170,16 @@ def test_the_page_follows_classes_and_rows_added_while_it_serves(tabular_run, tm
         assert state["round"] == 1 and state["batch"]["size"] == 14  # 21 rows, 7 labeled
         status, _, body = call(url + "api/answer", {"row": "20", "label": "otter"}, cookie=ana)
         assert status == 200, body
-    assert mine(project, "ana") == {"20": "otter"} and Project(project.path).consensus().loc[
-        Project(project.path).row_id(row), "consensus_label"] == "otter"
+        # A class renamed: the page offers the new name, and takes the old from a page
+        # loaded before.
+        Project(project.path).rename_class("otter", "seal")
+        state = json.loads(call(url + "api/state", cookie=ana)[2])
+        assert state["classes"] == ["class_0", "class_1", "class_2", "seal"]
+        status, _, body = call(url + "api/answer", {"row": "19", "label": "otter"}, cookie=ana)
+        assert status == 200, body
+    assert mine(project, "ana") == {"20": "seal", "19": "seal"}
+    assert Project(project.path).consensus().loc[
+        Project(project.path).row_id(row), "consensus_label"] == "seal"
 
 
 def test_serve_tells_its_url_and_stops(tabular_run, tmp_path, monkeypatch, caplog):
