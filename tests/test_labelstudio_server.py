@@ -201,6 +201,13 @@ def test_an_answer_changed_in_label_studio_replaces_the_stored_one(label_studio,
     stored = answers(workdir)
     assert len(stored) == 2 and stored.set_index("row").loc[row, "label"] == other
     assert "0 answers stored, 2 skipped" in sync(capsys, server, workdir)
+    # A class renamed in autoal: the interface follows; Label Studio's answers, which give
+    # the old name, are read as the new one (known already, not changes).
+    Project(workdir).rename_class(other, other + "_renamed")
+    assert "0 answers stored, 2 skipped" in sync(capsys, server, workdir)
+    assert f'<Choice value="{other}_renamed"/>' in server.client.get(
+        f"/api/projects/{project_id}/")["label_config"]
+    assert answers(workdir).set_index("row").loc[row, "label"] == other + "_renamed"
     # The rest of the batch taken out in autoal (no class fits): the batch is done.
     rest = [int(task["data"]["autoal_row"]) for task in tasks[2:]]
     Project(workdir).exclude(rest, "ana")
