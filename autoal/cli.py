@@ -790,7 +790,7 @@ def main(argv=None) -> int:
 
 
 def _check(args) -> int:
-    from .rundir import check
+    from .project import check
 
     findings = check(args.workdir)
     for finding in findings:

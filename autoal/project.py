@@ -40,11 +40,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._checks import check_int, clean_label, format_examples, short
+from ._checks import DamagedRunDir, check_int, clean_label, format_examples, short
 from .data import (IMAGE, TEXT, check_images, infer_column_types, is_file, read_csv_text,
                    read_table, resolve_paths)
 from .pool import Pool, check_row_ids, sorted_classes, with_clean_labels
-from .rundir import CONFIG, RunDir, write_csv, write_json, write_parquet
+from .rundir import (CONFIG, EXCLUDED, STALE_AFTER, Finding, RunDir, write_csv, write_json,
+                     write_parquet)
+from .rundir import check as check_run
 from .session import Session, check_features
 from .settings import Settings
 from .strategies import get_strategy
@@ -770,6 +772,32 @@ def _read_answers(path) -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"No such answer file: {path}")
     return read_csv_text(path, "answer file", dtype=str, keep_default_na=False)
+
+
+def check(path, *, stale_after: float = STALE_AFTER) -> list[Finding]:
+    """Verify a run directory (:func:`autoal.rundir.check`, which says what it fixes) and,
+    for a labeling project, that its rows taken out (``excluded.csv``) are rows of its data
+    and its images are where it reads them (``autoal check DIR``)."""
+    return check_run(path, stale_after=stale_after, more=_check_project)
+
+
+def _check_project(found: list, run: RunDir) -> None:
+    project = Project(run.path)
+    try:
+        excluded = project.session.excluded
+    except DamagedRunDir as error:
+        found.append(Finding("problem", str(error)))
+    else:
+        if len(excluded):
+            found.append(Finding("ok", f"{EXCLUDED}: {len(excluded)} rows taken out."))
+    if not project._image_columns():
+        return
+    try:
+        count = project.check_images()
+    except FileNotFoundError as error:
+        found.append(Finding("problem", str(error)))
+    else:
+        found.append(Finding("ok", f"images: all {count} are in {project.data_root}."))
 
 
 def _named_classes(classes, owner: str = "Project.init") -> list:

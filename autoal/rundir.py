@@ -25,7 +25,8 @@ tables from rounds after the one it names are never read (answers to the round's
 queue carry the next round's number and count from the moment they are stored).
 Files carry a format version (:data:`FORMAT_VERSION`), checked on load. A file that
 cannot be read as written is a :class:`~autoal._checks.DamagedRunDir` naming it and
-the way back; :func:`check` (``autoal check DIR``) verifies a whole run directory.
+the way back; :func:`check` verifies a whole run directory (``autoal check DIR`` runs
+:func:`autoal.project.check`, which adds a project's own checks).
 """
 
 from __future__ import annotations
@@ -364,19 +365,20 @@ class Finding:
         return f"Finding({self.level!r}, {self.text!r})"
 
 
-def check(path, *, stale_after: float = STALE_AFTER) -> list[Finding]:
+def check(path, *, stale_after: float = STALE_AFTER, more=None) -> list[Finding]:
     """Verify the run directory at ``path`` and fix what is safe to fix.
 
     Checks that ``autoal.json`` and ``state.json`` are readable and of this format
     version; that the round ``state.json`` names is in ``history.csv`` with every round
     before it; that the probability files it names exist; that ``annotations.csv`` and
     the other tables are readable, with known classes and (for a labeling project) known
-    rows; and that a labeling project's rows taken out (``excluded.csv``) are rows of
-    its data and its images are where it reads them. Fixes: removes temporary files
-    left by killed writes (``.*.tmp``: those older than ``stale_after`` seconds, or all
-    of them when no process holds the run), and rebuilds an unreadable ``state.json``
-    from the tables and probability files when they allow it. Returns the findings; the
-    run is healthy when none is a ``"problem"``.
+    rows; then, when all that is sound, for a labeling project ``more(found, run)``
+    adds what it finds (:func:`autoal.project.check` passes the project's own checks:
+    use that one for a project). Fixes: removes temporary files left by killed writes
+    (``.*.tmp``: those older than ``stale_after`` seconds, or all of them when no
+    process holds the run), and rebuilds an unreadable ``state.json`` from the tables
+    and probability files when they allow it. Returns the findings; the run is healthy
+    when none is a ``"problem"``.
     """
     run = RunDir(path)
     if not run.path.is_dir():
@@ -406,9 +408,9 @@ def check(path, *, stale_after: float = STALE_AFTER) -> list[Finding]:
     _check_rounds(found, run, state, tables)
     if config is not None and tables["annotations.csv"] is not None:
         _check_annotations(found, run, config, tables["annotations.csv"], state["round"])
-    if config is not None and config.get("kind") == "project" \
+    if more is not None and config is not None and config.get("kind") == "project" \
             and not any(f.level == "problem" for f in found):
-        _check_project(found, run)
+        more(found, run)
     if not any(f.level == "problem" for f in found):
         found.append(Finding("ok", f"{run.path} is healthy (round {state['round']})."))
     return found
@@ -514,28 +516,6 @@ def _check_rounds(found, run: RunDir, state: dict, tables: dict) -> None:
                                             f"it from a backup, or remove '{key}' from "
                                             f"{STATE} to go on without it (consensus labels "
                                             f"may then differ from an unbroken run's)."))
-
-
-def _check_project(found, run: RunDir) -> None:
-    """Its rows taken out are rows of the data; its images are where it reads them."""
-    from .project import Project  # which knows where its images are now
-
-    project = Project(run.path)
-    try:
-        excluded = project.session.excluded
-    except DamagedRunDir as error:
-        found.append(Finding("problem", str(error)))
-    else:
-        if len(excluded):
-            found.append(Finding("ok", f"{EXCLUDED}: {len(excluded)} rows taken out."))
-    if not project._image_columns():
-        return
-    try:
-        count = project.check_images()
-    except FileNotFoundError as error:
-        found.append(Finding("problem", str(error)))
-    else:
-        found.append(Finding("ok", f"images: all {count} are in {project.data_root}."))
 
 
 def _check_annotations(found, run: RunDir, config: dict, table, last: int) -> None:

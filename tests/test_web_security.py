@@ -28,7 +28,7 @@ from PIL import Image
 
 from autoal import web
 from autoal.project import Project
-from autoal.rundir import check
+from autoal.project import check
 from autoal.web import sign_in_links
 
 from conftest import write_images
