@@ -228,6 +228,11 @@ class Project:
         """The row whose id reads ``text`` (as in a CSV or a URL), or None."""
         return self.session.row_id(text)
 
+    def class_of(self, text):
+        """The class ``text`` names (a name it had before :meth:`rename_class` included),
+        or None."""
+        return self.session.class_of(text)
+
     def media(self, row) -> Path | None:
         """The image file to show for ``row``, if the data has an image column."""
         column = self._column(IMAGE)

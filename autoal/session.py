@@ -231,11 +231,15 @@ class Session:
     def excluded(self) -> pd.DataFrame:
         """Rows taken out of the project (:meth:`exclude`): ``row, annotator, round,
         time``; never asked, trained on or exported (a project's; empty for a loop)."""
-        table = self.store.read_csv(EXCLUDED) if self.store is not None else None
-        if table is None or table.empty:
-            return pd.DataFrame({c: pd.Series(dtype=object) for c in EXCLUDED_COLUMNS})
+        table = self._excluded_lines()
         return table.assign(row=self._rows(table["row"], source=self.store.path / EXCLUDED),
-                            round=table["round"].astype(int))
+                            round=table["round"].astype(int)) if len(table) else table
+
+    def _excluded_lines(self) -> pd.DataFrame:
+        """``excluded.csv`` as stored (text), or no line."""
+        table = self.store.read_csv(EXCLUDED) if self.store is not None else None
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in EXCLUDED_COLUMNS}) \
+            if table is None else table
 
     @property
     def history(self) -> pd.DataFrame:
@@ -280,6 +284,10 @@ class Session:
     def row_id(self, text):
         """The row whose id reads ``text`` (as in a CSV or a URL), or None."""
         return self._rows.get(text)
+
+    def class_of(self, text):
+        """The class ``text`` names (a name it had before a rename included), or None."""
+        return self._labels.get(text)
 
     # ---- ask -------------------------------------------------------------------------
 
@@ -628,8 +636,7 @@ class Session:
         rows = self._known_rows(rows, "exclude")
         with self._locked("annotations"):
             self.refresh()
-            table = self.store.read_csv(EXCLUDED) if self.store is not None else None
-            table = pd.DataFrame(columns=EXCLUDED_COLUMNS) if table is None else table
+            table = self._excluded_lines()
             done = set(table["row"])
             new = [r for r in dict.fromkeys(rows) if str(r) not in done]
             if new:
@@ -643,9 +650,7 @@ class Session:
         """Put rows taken out by :meth:`exclude` back; returns those that were out."""
         rows = self._known_rows(rows, "include")
         with self._locked("annotations"):
-            table = self.store.read_csv(EXCLUDED) if self.store is not None else None
-            if table is None:
-                return []
+            table = self._excluded_lines()
             back = table["row"].isin([str(r) for r in rows])
             if back.any():
                 write_csv(self.store.path / EXCLUDED, table[~back])

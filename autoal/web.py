@@ -298,8 +298,8 @@ class _Labeling:
         row = self._row(body.get("row"))
         label = body.get("label")
         classes = [str(c) for c in self.project.classes]
-        renamed = self.project.config.get("renamed") or {}  # a page from before a rename
-        if not isinstance(label, str) or label not in classes and label not in renamed:
+        # (a page loaded before a rename sends the class's old name)
+        if not isinstance(label, str) or self.project.class_of(label) is None:
             raise _Refused(400, f"The 'label' must be one of {classes}. Got {short(label)}.")
         with self.lock:
             project = self.project
