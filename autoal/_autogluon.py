@@ -27,13 +27,20 @@ models with its greedy weighted ensemble and has no public way to fix the weight
 ``generate_weighted_ensemble``, whose ``child_cls`` (not documented) names the ensemble's
 model class; :class:`EqualWeights` is AutoGluon's ``GreedyWeightedEnsembleModel`` with
 ``_fit`` replaced: a ``SimpleWeightedEnsemble`` of weights 1/n, and
-``_set_stack_columns``, as the greedy one sets its columns.
+``_set_stack_columns``, as the greedy one sets its columns. The same way,
+:func:`equal_unless_clearly_beaten` names :class:`EqualUnlessClearlyBeaten`, AutoGluon's
+greedy ensemble whose ``_fit`` then compares the greedy blend's out-of-fold accuracy with
+the average's on the rows it was given (its base models' out-of-fold probabilities, in
+AutoGluon's encoding) and keeps the average unless the blend wins clearly; its threshold
+travels as a model hyperparameter (``aux_kwargs``' ``child_hyperparameters``), which
+``_get_model_params`` takes out before AutoGluon's ``EnsembleSelection`` sees them.
 
 Checked with ``autogluon.tabular`` :data:`CHECKED_WITH`. ``tests/test_autogluon.py``
 fits a tiny bagged predictor and checks these calls still exist, still take these
 arguments and that the fold models still average to the bag, and that after a first
 fit, a fit and a load scan no packages (and ``tests/test_learners.py`` that a fit with
-:func:`equal_weights` predicts the mean of its models and loads in a new process); an
+:func:`equal_weights` predicts the mean of its models and loads in a new process, and
+that :func:`equal_unless_clearly_beaten` decides as its out-of-fold probabilities say); an
 upgrade that breaks them fails there, and
 :func:`fold_probabilities` here with a :class:`RuntimeError` naming the call.
 """
@@ -133,19 +140,40 @@ def fold_probabilities(predictor, model_names, features: pd.DataFrame, index) ->
 def equal_weights() -> dict:
     """``TabularPredictor.fit`` arguments that average the models, each with weight 1/n,
     in place of AutoGluon's weighted ensemble (see the module's docstring)."""
-    return {"aux_kwargs": {"child_cls": _equal_weights_class()}}
+    return {"aux_kwargs": {"child_cls": _ensembles()["EqualWeights"]}}
+
+
+def equal_unless_clearly_beaten(standard_errors: float) -> dict:
+    """``TabularPredictor.fit`` arguments that keep AutoGluon's weighted ensemble only
+    where its out-of-fold accuracy beats the models' average by more than
+    ``standard_errors`` standard errors, and average the models otherwise (see the
+    module's docstring)."""
+    return {"aux_kwargs": {"child_cls": _ensembles()["EqualUnlessClearlyBeaten"],
+                           "child_hyperparameters": {"standard_errors": standard_errors}}}
 
 
 def __getattr__(name):
-    # EqualWeights is built on first use, so importing autoal does not import AutoGluon;
-    # a saved predictor names it autoal._autogluon.EqualWeights, which loads it here.
-    if name == "EqualWeights":
-        return _equal_weights_class()
+    # The ensembles are built on first use, so importing autoal does not import AutoGluon;
+    # a saved predictor names them as autoal._autogluon.EqualWeights (and so on), which
+    # loads them here.
+    if name in ("EqualWeights", "EqualUnlessClearlyBeaten"):
+        return _ensembles()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _row_correct(probabilities, y):
+    """Per row, whether the probabilities' class is ``y`` (AutoGluon's encoding: a binary
+    problem's one column is the second class's probability)."""
+    import numpy as np
+
+    probabilities = np.asarray(probabilities)
+    if probabilities.ndim == 1:
+        return (probabilities > 0.5).astype(int) == np.asarray(y)
+    return probabilities.argmax(axis=1) == np.asarray(y)
+
+
 @functools.cache
-def _equal_weights_class():
+def _ensembles() -> dict:
     from autogluon.core.models import GreedyWeightedEnsembleModel
     from autogluon.core.models.greedy_ensemble.ensemble_selection import SimpleWeightedEnsemble
 
@@ -162,6 +190,48 @@ def _equal_weights_class():
             self.params_trained["ensemble_size"] = n
             self.weights_ = self.model.weights_
 
-    EqualWeights.__module__ = __name__
-    EqualWeights.__qualname__ = "EqualWeights"
-    return EqualWeights
+    class EqualUnlessClearlyBeaten(GreedyWeightedEnsembleModel):
+        """AutoGluon's weighted ensemble where its out-of-fold accuracy beats the models'
+        average by more than ``standard_errors`` standard errors (of the per-row
+        difference), the average otherwise."""
+
+        ag_name = "WeightedEnsemble"
+
+        def _set_default_params(self):
+            super()._set_default_params()
+            self._set_default_param_value("standard_errors", 1.0)
+
+        def _get_model_params(self, *args, **kwargs):
+            # AutoGluon hands these to its greedy ensemble, which knows no standard_errors.
+            params = super()._get_model_params(*args, **kwargs)
+            params.pop("standard_errors", None)
+            return params
+
+        def _fit(self, X, y, **kwargs):
+            import numpy as np
+
+            names = list(self.base_model_names)
+            columns = self.preprocess(X, y=y)
+            super()._fit(X, y, **kwargs)
+            weights = dict(zip(self.base_model_names, self.model.weights_))
+            blend = sum(weights.get(name, 0.0) * p for name, p in zip(names, columns))
+            average = sum(columns) / len(columns)
+            gain = (_row_correct(blend, y).astype(float)
+                    - _row_correct(average, y).astype(float))
+            error = gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else 0.0
+            # kept for a look afterwards: what the greedy blend chose, and its gain
+            self.greedy_weights_ = {name: float(weights.get(name, 0.0)) for name in names}
+            self.blend_gain_ = (float(gain.mean()), float(error))
+            if gain.mean() > self.params["standard_errors"] * error:
+                return
+            self.base_model_names = names
+            self.model = SimpleWeightedEnsemble(weights=[1 / len(names)] * len(names),
+                                                problem_type=self.problem_type)
+            self.features = self._set_stack_columns(base_model_names=names)
+            self.params_trained["ensemble_size"] = len(names)
+            self.weights_ = self.model.weights_
+
+    classes = {"EqualWeights": EqualWeights, "EqualUnlessClearlyBeaten": EqualUnlessClearlyBeaten}
+    for name, kind in classes.items():
+        kind.__module__, kind.__qualname__ = __name__, name
+    return classes

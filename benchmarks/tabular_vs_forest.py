@@ -417,7 +417,8 @@ def _version(who) -> str:
         described.append(strategy)
     described += steps
     if learners.default_models(learner) is not None:
-        described += [learners.default_models(learner), learners.EQUAL_BLEND_BELOW]
+        described += [learners.default_models(learner), learners.EQUAL_BLEND_BELOW,
+                      learners.WEIGHTED_BLEND_MARGIN]
     described.append(learners.tabular_features(learner))
     described.append(learners.TABULAR_LEARNER)
     return hashlib.sha1(json.dumps(described, sort_keys=True).encode()).hexdigest()[:8]

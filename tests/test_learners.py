@@ -310,35 +310,44 @@ def test_a_class_of_one_labeled_row_is_kept_with_row_ids_that_are_text(learner):
 
 
 @pytest.mark.slow
+def _ensemble(predictor):
+    """The fitted blend of a predictor's models (AutoGluon keeps it inside a bag)."""
+    bag = predictor._trainer.load_model(predictor.model_best)
+    return bag.load_child(bag.models[0])
+
+
 def test_the_first_rounds_models_are_averaged_with_equal_weights(blobs, tmp_path):
     # At 2 labels per class AutoGluon's weighted ensemble would choose its weights on 6
-    # out-of-fold rows; the default models are averaged until there are 3 per class.
+    # out-of-fold rows; the default models are averaged until there are 3 per class, and
+    # from then on blended by the guarded ensemble (the next test).
     from autoal.learners import EQUAL_BLEND_BELOW
 
     rows = blobs.drop(columns="label")
-    for per_class, blend in ((EQUAL_BLEND_BELOW - 1, "EqualWeights_L2"),
-                             (EQUAL_BLEND_BELOW, "WeightedEnsemble_L2")):
+    fitted = {}
+    for per_class, blend in ((EQUAL_BLEND_BELOW - 1, "EqualWeights"),
+                             (EQUAL_BLEND_BELOW, "EqualUnlessClearlyBeaten")):
         model = TabularLearner(path=tmp_path / str(per_class)).fit(
             blobs.groupby("label").head(per_class), "label")
         predictor = model.predictor
-        assert predictor.model_best == blend
+        assert type(_ensemble(predictor)).__name__ == blend
         base = predictor.model_names(level=1)
         assert len(base) == 3  # forest, extra trees, neighbours
-        each = predictor.predict_proba_multi(rows, models=base, as_multiclass=True)
-        mean = sum(each[name].to_numpy() for name in base) / len(base)
-        averaged = np.allclose(model.predict_proba(rows).to_numpy(), mean, atol=1e-6)
-        assert averaged == (blend == "EqualWeights_L2")
-        if averaged:
-            first = model
-    # The saved model loads in a new process (its ensemble's class is autoal's).
+        if blend == "EqualWeights":
+            each = predictor.predict_proba_multi(rows, models=base, as_multiclass=True)
+            mean = sum(each[name].to_numpy() for name in base) / len(base)
+            assert np.allclose(model.predict_proba(rows).to_numpy(), mean, atol=1e-6)
+        fitted[blend] = model
+    # The saved models load in a new process (their ensembles' classes are autoal's).
     script = ("import sys, pandas as pd; from autoal.learners import TabularLearner; "
               "rows = pd.read_pickle(sys.argv[2]); "
               "print(TabularLearner().load_model(sys.argv[1]).predict_proba(rows).to_json())")
     rows.head(5).to_pickle(tmp_path / "rows.pkl")
-    out = subprocess.run([sys.executable, "-c", script, first.predictor.path,
-                          str(tmp_path / "rows.pkl")], capture_output=True, text=True, check=True)
-    loaded = pd.read_json(io.StringIO(out.stdout.strip().splitlines()[-1]))
-    assert np.allclose(loaded.to_numpy(), first.predict_proba(rows.head(5)).to_numpy())
+    for model in fitted.values():
+        out = subprocess.run([sys.executable, "-c", script, model.predictor.path,
+                              str(tmp_path / "rows.pkl")], capture_output=True, text=True,
+                             check=True)
+        loaded = pd.read_json(io.StringIO(out.stdout.strip().splitlines()[-1]))
+        assert np.allclose(loaded.to_numpy(), model.predict_proba(rows.head(5)).to_numpy())
 
 
 @pytest.mark.slow
@@ -606,3 +615,57 @@ def test_learner_settings_use_get_params_and_describe_functions_by_name():
             self.score = score
 
     assert learner_settings(WithFunction())["params"]["score"] == "numpy.mean"
+
+
+def _noisy_line_and_a_far_column(n, seed=0):
+    """Two classes by the sign of ``x`` with a fifth of the labels flipped, and a column
+    of pure noise a million times wider: the forests split on ``x`` (unsure, as the labels
+    are), the neighbours see only the noise (sure, and right by chance)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    flip = rng.random(n) < 0.2
+    return pd.DataFrame({"x": x, "far": rng.normal(size=n) * 1e6,
+                         "label": np.where((x > 0) != flip, "up", "down")})
+
+
+def _oof_correct(probabilities, truth):
+    return (probabilities.idxmax(axis=1).to_numpy() == truth).astype(float)
+
+
+@pytest.mark.slow
+def test_the_weighted_blend_is_kept_only_where_it_clearly_beats_the_average(blobs, tmp_path):
+    # From 3 labels per class the default models are blended by AutoGluon's weighted
+    # ensemble only where its out-of-fold accuracy beats their average by more than one
+    # standard error; on a few rows it otherwise keeps one model by chance.
+    from autoal.learners import WEIGHTED_BLEND_MARGIN
+
+    cases = {"few": blobs.groupby("label").head(8),
+             "far": _noisy_line_and_a_far_column(300)}
+    kept = {}
+    for case, data in cases.items():
+        model = TabularLearner(path=tmp_path / case).fit(data, "label")
+        predictor = model.predictor
+        assert predictor.model_best == "WeightedEnsemble_L2"
+        ensemble = _ensemble(predictor)
+        base = predictor.model_names(level=1)
+        assert set(ensemble.greedy_weights_) == set(base)
+        # The decision, recomputed from the predictor's own out-of-fold probabilities.
+        truth = data["label"].to_numpy()
+        oof = {name: predictor.predict_proba_oof(model=name, as_multiclass=True)
+               for name in base}
+        average = sum(oof[name] for name in base) / len(base)
+        greedy = sum(oof[name] * ensemble.greedy_weights_[name] for name in base)
+        gain = _oof_correct(greedy, truth) - _oof_correct(average, truth)
+        error = gain.std(ddof=1) / np.sqrt(len(gain))
+        assert ensemble.blend_gain_ == pytest.approx((gain.mean(), error))
+        kept[case] = bool(gain.mean() > WEIGHTED_BLEND_MARGIN * error)
+        # The model predicts with what was decided: the greedy weights, or the average.
+        rows = data.drop(columns="label").head(20)
+        each = predictor.predict_proba_multi(rows, models=base, as_multiclass=True)
+        weights = (ensemble.greedy_weights_ if kept[case] else
+                   {name: 1 / len(base) for name in base})
+        expected = sum(each[name].to_numpy() * weights[name] for name in base)
+        assert np.allclose(model.predict_proba(rows).to_numpy(), expected, atol=1e-6)
+    # Blobs at 8 rows a class: every model is right, nothing to choose. The far column:
+    # the neighbours' sure guesses drag the average to chance where the forests are unsure.
+    assert kept == {"few": False, "far": True}
