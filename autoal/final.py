@@ -136,7 +136,10 @@ class FinalModel:
         if not len(frame):
             return pd.DataFrame(np.zeros((0, len(self.classes))), index=df.index,
                                 columns=self.classes)
-        values = align_proba(self._model.predict_proba(frame), self.classes)
+        proba = self._model.predict_proba(frame)
+        if self.info.get("renamed"):  # classes renamed after the fit (rename_class)
+            proba = proba.rename(columns=lambda c: self.info["renamed"].get(str(c), c))
+        values = align_proba(proba, self.classes)
         return pd.DataFrame(values, index=df.index, columns=self.classes)
 
     def predict(self, df: pd.DataFrame) -> pd.Series:
@@ -235,6 +238,41 @@ def load(path) -> FinalModel:
     return FinalModel(folder, info, learner.load_model(folder / info["predictor"]))
 
 
+def rename_class(folder, old, new) -> bool:
+    """Have the final model saved in ``folder`` predict the class ``old`` as ``new`` from
+    now on (:meth:`autoal.Project.rename_class`): its ``final.json`` lists ``new``, and
+    its ``renamed`` maps the name the predictor was trained with to it. False where
+    ``folder`` holds no final model."""
+    folder = Path(folder)
+    if not (folder / FINAL_JSON).is_file():
+        return False
+    lock = _locked(folder, "rename the class then")
+    try:
+        info = read_json(folder / FINAL_JSON)
+        trained = {v: k for k, v in (info.get("renamed") or {}).items()}.get(old, old)
+        info["classes"] = [new if str(c) == old else c for c in info["classes"]]
+        info["per_class"] = {new if c == old else c: n for c, n in info["per_class"].items()}
+        info["renamed"] = {**(info.get("renamed") or {}), trained: new}
+        write_json(folder / FINAL_JSON, info)
+    finally:
+        lock.release()
+    return True
+
+
+def _locked(out: Path, then: str):
+    """The lock of the final model's folder ``out``, held (a fit holds it while it writes);
+    a ``RuntimeError`` where another process holds it."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(out.parent / f".{out.name}.lock"), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise RuntimeError(f"Another fit is writing {out} now (autoal train); wait for it to "
+                           f"end, then {then}.") from None
+    return lock
+
+
 # ---- training ----------------------------------------------------------------------------
 
 def train_project(project, *, quality: str = "medium", time_limit=None,
@@ -316,8 +354,6 @@ def _fit(features: pd.DataFrame, labels: pd.Series, out: Path, *, label, classes
     """Fit on the rows of ``labels``, their ``features``; save to ``out`` (replaced whole).
     ``features`` holds every row of the data: the learner's ``prepare`` sees them all, as
     the rounds' did."""
-    from filelock import FileLock, Timeout
-
     from . import __version__
     from .predict import align_proba
 
@@ -348,12 +384,7 @@ def _fit(features: pd.DataFrame, labels: pd.Series, out: Path, *, label, classes
     logger.info("final model: %d labels of %d classes, %s learner, quality %s, time limit "
                 "%.0f s", len(train), len(seen), spec["name"], quality, time_limit)
     out.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(out.parent / f".{out.name}.lock"), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise RuntimeError(f"Another fit is writing {out} now (autoal train); wait for it to "
-                           f"end, then try again.") from None
+    lock = _locked(out, "try again")
     try:
         for stale in out.parent.glob(f".{out.name}.*.partial"):  # of a killed fit
             shutil.rmtree(stale, ignore_errors=True)

@@ -451,8 +451,9 @@ class Project:
         """Rename the class ``old`` to ``new`` (a typo at :meth:`init`, a clearer name),
         in its place among the classes: in the class list, in every answer and in the
         queue's guesses. Answers that still give ``old`` (a labeling page opened before, a
-        Label Studio export) read as ``new``. A final model trained before predicts
-        ``old`` until it is trained again. Returns the project's classes.
+        Label Studio export) read as ``new``. The project's final model, trained before,
+        predicts ``new`` too (its ``final.json`` maps the name it was trained with;
+        refused while ``autoal train`` is writing it). Returns the project's classes.
 
         Two classes are never merged into one: ``new`` must not be a class yet.
         """
@@ -470,7 +471,13 @@ class Project:
             raise ValueError(f"{name!r} is a class of the project already: classes are "
                              f"renamed, never merged (their answers would disagree). Pick "
                              f"another name.")
+        from .final import FINAL
+        from .final import rename_class as rename_in_final
+
         with self.session._holding(), self.session._locked("annotations"):
+            # The final model first: a fit writing it refuses the rename before anything
+            # changed, and the rename run again after a crash finds it done.
+            rename_in_final(self.path / FINAL, old, name)
             config = self.run.config()
             config["classes"] = [name if str(c) == old else c for c in config["classes"]]
             renamed = {k: name if v == old else v

@@ -123,6 +123,32 @@ def test_train_again_replaces_the_model_whole(trained, tmp_path):
     assert model.predict(new_rows()).isin(CLASSES).all()
 
 
+def test_a_class_renamed_after_training_is_predicted_by_its_new_name(tmp_path):
+    from filelock import FileLock
+
+    project = Project.init(pool_frame(), tmp_path / "run", learner="tabular")
+    model = project.train(time_limit=30)
+    rows = new_rows()
+    before = model.predict(rows)
+    assert "class_1" in set(before)
+    project.rename_class("class_1", "kiwi")
+    project.rename_class("kiwi", "lime")  # twice: the name it was trained with maps on
+    loaded = load(project.path)
+    assert loaded.classes == ["class_0", "lime", "class_2"]
+    assert loaded.info["renamed"] == {"class_1": "lime"}
+    assert loaded.info["per_class"]["lime"] == model.info["per_class"]["class_1"]
+    assert loaded.predict(rows).tolist() == before.replace("class_1", "lime").tolist()
+    proba = loaded.predict_proba(rows)
+    assert list(proba.columns) == loaded.classes
+    assert np.allclose(proba.to_numpy(), model.predict_proba(rows).to_numpy())
+    # While a fit writes the final model, the rename is refused and nothing changes.
+    with FileLock(str(project.path / ".final.lock")):
+        with pytest.raises(RuntimeError, match="Another fit is writing .*rename the class"):
+            project.rename_class("lime", "pear")
+    assert Project(project.path).classes == ["class_0", "lime", "class_2"]
+    assert load(project.path).classes == ["class_0", "lime", "class_2"]
+
+
 # ---- bad input ---------------------------------------------------------------------------
 
 @pytest.mark.slow
