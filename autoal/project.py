@@ -220,7 +220,7 @@ class Project:
         picks = self.session.query.picks
         notes = self.annotations
         done = notes[notes["round"] == self.round + 1]["row"].value_counts()
-        table = picks.assign(show=[self._show(row) for row in picks["row"]])[QUEUE]
+        table = picks.assign(show=[self.show(row) for row in picks["row"]])[QUEUE]
         return table.assign(answers=table["row"].map(done).fillna(0).astype(int).to_numpy(),
                             excluded=table["row"].isin(self.session.excluded["row"]).to_numpy())
 
@@ -638,7 +638,9 @@ class Project:
         types = self.config["column_types"]
         return next((c for c, t in types.items() if t == kind and c in self.data), None)
 
-    def _show(self, row) -> str:
+    def show(self, row) -> str:
+        """What a labeler is shown of ``row`` (the queue's ``show`` column): its image
+        path, its text, or its values as JSON (:meth:`show_kind` says which)."""
         column = self._column(IMAGE) or self._column(TEXT)
         if column is not None:
             return str(self.data.at[row, column])

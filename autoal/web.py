@@ -35,7 +35,10 @@ highlighted. Keys: ``1``..``9`` then ``0`` answer with the first ten classes, En
 accepts the guess, ``s`` skips (for this batch; the page offers the skipped ones again
 at the end), ``x`` excludes the item (no class fits it, or it should not be labeled: it
 leaves the project, see :meth:`autoal.project.Project.exclude`), ``u`` or Backspace
-undoes your latest answer (or exclusion) and shows that item again.
+undoes your latest answer (or exclusion) and shows that item again. Under the item, the
+page lists your latest :data:`EARLIER` answers of earlier rounds: picking one shows it
+again, and a class then replaces that answer (:meth:`autoal.project.Project.import_answers`
+with ``correct=True``); Esc goes back to the batch.
 Every answer is stored as it is given through :meth:`autoal.project.Project.record`
 (under the project's file lock, so several people, pages or processes can answer at
 once).
@@ -54,16 +57,19 @@ Endpoints (errors answer ``{"error": message}`` with a 4xx status; those marked 
     GET  /api/me                     {name (null before signing in), trust_names}
     POST /api/login  {name}          sign in; 409 if the name is someone else's
     GET  /api/state               *  classes, round, items (the rows you hold, the one to
-                                     show first), your answers, batch {size, left}, phase
+                                     show first), your answers, your latest answers to
+                                     earlier queues (earlier), batch {size, left}, phase
                                      and message (why there is no item), model (why there
                                      is no model yet, or null)
     POST /api/answer {row, label} *  store one answer; 409 if you answered it already
     POST /api/undo   {}           *  withdraw your latest answer to the current queue (or
                                      your exclusion just made)
+    POST /api/correct {row, label} * replace your answer to a row of an earlier queue
     POST /api/exclude {row}       *  take a row of the current queue out of the project
     POST /api/skip   {row}        *  pass on a row for this batch ({again: true}: take
                                      back the rows you skipped)
-    GET  /media/ROW               *  the image of a row in the current queue (only those)
+    GET  /media/ROW               *  the image of a row in the current queue, or of one
+                                     you answered (only those)
 
 Rows travel as text (``str`` of the row id) and are mapped back to the data's ids.
 """
@@ -89,6 +95,8 @@ from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit, urlunsplit
+
+import pandas as pd
 
 from ._checks import check_int, short
 from .dispatch import LEASE, Dispatcher, open_rows
@@ -116,6 +124,8 @@ IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif",
                "WEBP": "image/webp", "BMP": "image/bmp"}
 #: The run directory's file of sessions: a hash of each token, with its name.
 LABELERS = "labelers.json"
+#: Earlier answers the page offers to correct (each labeler's latest).
+EARLIER = 20
 #: Longest name a labeler may give.
 MAX_NAME = 80
 #: Session cookies last this many seconds (a year): signing in is once per browser.
@@ -292,15 +302,45 @@ class _Labeling:
                     "annotator": annotator, "items": items, "answered": len(labels),
                     "batch": {"size": len(queue), "left": left},
                     "mine": [{"row": r, "label": c} for r, c in labels.items()],
+                    "earlier": self._earlier(notes, annotator),
                     "phase": work.phase, "message": work.message, "model": work.model}
+
+    def _earlier(self, notes, annotator: str) -> list:
+        """``annotator``'s latest :data:`EARLIER` answers to earlier queues, newest first,
+        as items to show again (to correct one: :meth:`correct`)."""
+        mine = notes[(notes["annotator"] == annotator)
+                     & (notes["round"] <= self.project.round)].tail(EARLIER)
+        return [{"row": str(row), "kind": "earlier", "show_kind": self.show_kind,
+                 "show": self._show(row, self.project.show(row)), "guess": None,
+                 "confidence": None, "answers": 0, "label": str(label), "round": int(r)}
+                for row, label, r in zip(mine["row"][::-1], mine["label"][::-1],
+                                         mine["round"][::-1])]
+
+    def correct(self, annotator: str, body: dict) -> dict:
+        """Replace ``annotator``'s answer to a row of an earlier queue (``{row, label}``):
+        a mistake seen later. Answers to the current queue are undone instead."""
+        row = self._row(body.get("row"))
+        label = self._label(body.get("label"))
+        with self.lock:
+            notes = self.project.annotations
+            theirs = notes[(notes["row"] == row) & (notes["annotator"] == annotator)]
+            if not len(theirs) or (theirs["round"] > self.project.round).all():
+                raise _Refused(400, f"Row {row}: you gave no answer to it in an earlier "
+                                    f"round, so there is nothing to correct (answers to "
+                                    f"this batch are undone with u).")
+            old = str(theirs["label"].iloc[-1])
+            try:
+                self.project.import_answers(pd.DataFrame(
+                    {"row": [row], "label": [label], "annotator": [annotator]}), correct=True)
+            except ValueError as error:
+                raise _Refused(400, str(error)) from error
+            logger.debug("%s corrected row %s: %s -> %s", annotator, row, old, label)
+            return {"corrected": {"row": str(row), "was": old, "label": label},
+                    "state": self.state(annotator)}
 
     def answer(self, annotator: str, body: dict) -> dict:
         row = self._row(body.get("row"))
-        label = body.get("label")
-        classes = [str(c) for c in self.project.classes]
-        # (a page loaded before a rename sends the class's old name)
-        if not isinstance(label, str) or self.project.class_of(label) is None:
-            raise _Refused(400, f"The 'label' must be one of {classes}. Got {short(label)}.")
+        label = self._label(body.get("label"))
         with self.lock:
             project = self.project
             # An item shown before the next round replaced the queue is still answered.
@@ -358,10 +398,13 @@ class _Labeling:
                 self.dispatcher.skip(annotator, self._row(body.get("row")))
             return {"state": self.state(annotator)}
 
-    def media(self, text: str) -> tuple[bytes, str]:
-        """The image of a queued row and its content type; refused for anything else."""
+    def media(self, text: str, annotator=None) -> tuple[bytes, str]:
+        """The image of a queued row, or of a row ``annotator`` answered, and its content
+        type; refused for anything else."""
         row = self.project.row_id(text)
-        if row is None or row not in set(self.project.queue()["row"]):
+        notes = self.project.annotations
+        if row is None or (row not in set(self.project.queue()["row"]) and not (
+                (notes["row"] == row) & (notes["annotator"] == annotator)).any()):
             raise _Refused(404, f"Row {short(text)} is not in the current queue.")
         path = self.project.media(row)
         if path is None:
@@ -395,6 +438,13 @@ class _Labeling:
         if row is None:
             raise _Refused(400, f"Row {short(str(value))} does not exist in this project.")
         return row
+
+    def _label(self, label) -> str:
+        # (a page loaded before a rename sends the class's old name)
+        if not isinstance(label, str) or self.project.class_of(label) is None:
+            raise _Refused(400, f"The 'label' must be one of "
+                                f"{[str(c) for c in self.project.classes]}. Got {short(label)}.")
+        return label
 
     def _item(self, line) -> dict:
         return {"row": str(line["row"]), "kind": line["kind"], "show_kind": self.show_kind,
@@ -710,7 +760,8 @@ class _Server(HTTPServer):
 
 ROUTES = {"/": "GET", "/index.html": "GET", "/app.js": "GET", "/app.css": "GET",
           "/api/me": "GET", "/api/login": "POST", "/api/state": "GET", "/api/answer": "POST",
-          "/api/undo": "POST", "/api/skip": "POST", "/api/exclude": "POST"}
+          "/api/undo": "POST", "/api/skip": "POST", "/api/exclude": "POST",
+          "/api/correct": "POST"}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -738,9 +789,10 @@ class _Handler(BaseHTTPRequestHandler):
             if method == "POST":
                 self._check_origin()
             if url.path.startswith("/media/") and method == "GET":
-                if not labeling.trust_names:
-                    self._annotator(None)  # signed in
-                body, kind = labeling.media(unquote(url.path[len("/media/"):]))
+                claimed = query.get("annotator", [None])[0]
+                who = (self._annotator(claimed)  # signed in (or, trusting names, named)
+                       if not labeling.trust_names or claimed is not None else None)
+                body, kind = labeling.media(unquote(url.path[len("/media/"):]), who)
                 self._send(200, body, kind, cache="private, max-age=600")
                 return
             if url.path not in ROUTES:
@@ -774,6 +826,9 @@ class _Handler(BaseHTTPRequestHandler):
             elif url.path == "/api/exclude":
                 body = self._body()
                 result = labeling.exclude(self._annotator(body.get("annotator")), body)
+            elif url.path == "/api/correct":
+                body = self._body()
+                result = labeling.correct(self._annotator(body.get("annotator")), body)
             else:
                 result = labeling.undo(self._annotator(self._body().get("annotator")))
             self._json(200, result)
@@ -912,6 +967,10 @@ PAGE = b"""<!doctype html>
     </div>
   </section>
   <p id="note" role="status"></p>
+  <details id="earlier" hidden>
+    <summary>Your answers of earlier rounds: pick one to correct it</summary>
+    <ul id="earlier-list"></ul>
+  </details>
 </main>
 </body>
 </html>
@@ -922,6 +981,8 @@ APP_CSS = b"""body { font: 16px/1.45 system-ui, sans-serif; margin: 0; color: #1
 header { display: flex; gap: .8em; align-items: baseline; padding: .5em 1em;
          background: #fff; border-bottom: 1px solid #ddd; white-space: nowrap; }
 header b { font-size: 1.1em; }
+#earlier { margin: 1em; }
+#earlier ul { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .4em; }
 #who { overflow: hidden; text-overflow: ellipsis; min-width: 0; }
 #progress { margin-left: auto; font-variant-numeric: tabular-nums; }
 main, form { max-width: 52em; margin: 1em auto; padding: 0 1em; }
@@ -1057,12 +1118,44 @@ function accept(next) {  // a new state from the server: show it, and ask again 
   timer = setTimeout(load, state.items.length ? LABELING : WAITING);
 }
 
-function item(row) { return state.items.find((i) => i.row === row) || null; }
+function item(row) {  // a row to label, or one of your earlier answers being corrected
+  return state.items.find((i) => i.row === row) ||
+    state.earlier.find((i) => i.row === row) || null;
+}
+
+function correcting() { const it = current === null ? null : item(current);
+  return it !== null && it.kind === "earlier"; }
+
+function showEarlier() {
+  $("earlier").hidden = !state.earlier.length;
+  $("earlier-list").replaceChildren(...state.earlier.map((it) => {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.row = it.row;
+    button.textContent = `Row ${it.row}: ${it.label} (round ${it.round})`;
+    button.addEventListener("click", () => {
+      current = it.row;
+      $("item").dataset.row = "";
+      render();
+      window.scrollTo(0, 0);
+    });
+    li.append(button);
+    return li;
+  }));
+}
+
+function leaveCorrecting() {
+  current = null;
+  $("item").dataset.row = "";
+  render();
+}
 
 function render() {
   const batch = state.batch;
   $("progress").textContent =
     `${state.answered} by you \u00b7 ${batch.size - batch.left} / ${batch.size} done`;
+  showEarlier();
   const last = state.mine[state.mine.length - 1];
   if (!$("note").textContent && last) {
     note(`Your last answer: row ${last.row} \u2192 ${last.label} (u undoes it).`);
@@ -1100,7 +1193,11 @@ function showItem(it) {
   $("item").dataset.row = it.row;
   const answers = it.answers ? ` \u00b7 ${it.answers} answer(s) so far from others` : "";
   const relabel = it.kind === "relabel" ? " \u00b7 a second opinion is asked" : "";
-  $("meta").textContent = `Row ${it.row}${relabel}${answers}`;
+  $("meta").textContent = it.kind === "earlier"
+    ? `Row ${it.row} \u00b7 your answer in round ${it.round}: ${it.label} \u00b7 ` +
+      "pick the right class to correct it (Esc goes back)"
+    : `Row ${it.row}${relabel}${answers}`;
+  $("controls").hidden = it.kind === "earlier";
   const show = $("show");
   show.replaceChildren();
   if (it.show_kind === "image") {
@@ -1128,7 +1225,9 @@ function showItem(it) {
   }
   const guess = $("guess");
   guess.replaceChildren();
-  if (it.guess === null) {
+  if (it.kind === "earlier") {
+    guess.textContent = "Correcting one of your earlier answers.";
+  } else if (it.guess === null) {
     guess.textContent = state.model || "No guess from the model for this item.";
   } else {
     const sure = it.confidence === null ? "" : ` (${Math.round(100 * it.confidence)}% sure)`;
@@ -1142,7 +1241,7 @@ function showItem(it) {
     const button = document.createElement("button");
     button.type = "button";
     button.dataset.label = label;
-    if (label === it.guess) button.className = "guess";
+    if (label === (it.kind === "earlier" ? it.label : it.guess)) button.className = "guess";
     if (k < KEYS.length) {
       const key = document.createElement("kbd");
       key.textContent = KEYS[k];
@@ -1174,8 +1273,20 @@ async function send(path, body) {
   }
 }
 
+async function correct(label) {
+  const it = item(current);
+  const data = await send("/api/correct", {row: it.row, label});
+  if (!data) return;
+  note(label === data.corrected.was ? `Row ${it.row} stays ${label}.`
+       : `Corrected row ${it.row}: ${data.corrected.was} \u2192 ${label}.`);
+  current = null;
+  $("item").dataset.row = "";
+  accept(data.state);
+}
+
 async function answer(label) {
   if (current === null) return;
+  if (correcting()) return correct(label);
   const row = current;
   const data = await send("/api/answer", {row, label});
   if (!data) return;
@@ -1185,7 +1296,7 @@ async function answer(label) {
 }
 
 async function skip() {
-  if (current === null) return;
+  if (current === null || correcting()) return;
   const data = await send("/api/skip", {row: current});
   if (!data) return;
   current = null;
@@ -1193,7 +1304,7 @@ async function skip() {
 }
 
 async function exclude() {
-  if (current === null) return;
+  if (current === null || correcting()) return;
   const row = current;
   const data = await send("/api/exclude", {row});
   if (!data) return;
@@ -1237,6 +1348,9 @@ document.addEventListener("keydown", (event) => {
   } else if (event.key === "x") {
     event.preventDefault();
     exclude();
+  } else if (event.key === "Escape" && correcting()) {
+    event.preventDefault();
+    leaveCorrecting();
   } else if (event.key === "u" || event.key === "Backspace") {
     event.preventDefault();
     undo();

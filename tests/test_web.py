@@ -294,6 +294,45 @@ def test_answer_twice_is_a_conflict_and_undo_withdraws(tabular_run, tmp_path):
     assert mine(project, "ana") == {} and mine(project, "ben") == {row: "class_1"}
 
 
+def test_an_answer_of_an_earlier_round_is_corrected(tabular_run, tmp_path):
+    project = copy(tabular_run, tmp_path)
+    first, second = queued(project)[:2]
+    with serving(project) as url:
+        ana, ben = session(url, "ana"), session(url, "ben")
+        for row in (first, second):
+            assert call(url + "api/answer", {"row": row, "label": "class_0"}, cookie=ana)[0] == 200
+        Project(project.path).next(batch=3, progress=False)  # the next round, from elsewhere
+        status, _, body = call(url + "api/state", cookie=ana)
+        earlier = json.loads(body)["earlier"]
+        assert [(e["row"], e["label"], e["round"], e["kind"]) for e in earlier] == [
+            (second, "class_0", 1, "earlier"), (first, "class_0", 1, "earlier")]
+        assert set(earlier[0]["show"]) == {"f0", "f1", "f2", "f3"}  # the row's values
+        assert json.loads(call(url + "api/state", cookie=ben)[2])["earlier"] == []
+        status, _, body = call(url + "api/correct", {"row": first, "label": "class_2"},
+                               cookie=ana)
+        assert status == 200, body
+        assert json.loads(body)["corrected"] == {"row": first, "was": "class_0",
+                                                 "label": "class_2"}
+        assert json.loads(body)["state"]["earlier"][1]["label"] == "class_2"
+        # Refused: a row ana never answered, someone else's answer, a class that is none,
+        # and an answer to the current batch (undone with u instead).
+        now = queued(Project(project.path))[0]
+        assert call(url + "api/answer", {"row": now, "label": "class_1"}, cookie=ana)[0] == 200
+        for who, body, error in [
+                (ana, {"row": now, "label": "class_2"}, "nothing to correct"),
+                (ben, {"row": first, "label": "class_1"}, "nothing to correct"),
+                (ana, {"row": queued(Project(project.path))[1], "label": "class_1"},
+                 "nothing to correct"),
+                (ana, {"row": first, "label": "kiwi"}, "must be one of")]:
+            status, _, answer = call(url + "api/correct", body, cookie=who)
+            assert status == 400 and error in json.loads(answer)["error"], answer
+    notes = Project(project.path).annotations
+    ana_lines = notes[notes["annotator"] == "ana"].set_index("row")
+    assert len(ana_lines) == 3  # corrected in place, not added
+    assert ana_lines.loc[project.row_id(first), ["label", "round"]].tolist() == ["class_2", 1]
+    assert ana_lines.loc[project.row_id(second), "label"] == "class_0"
+
+
 def test_an_item_excluded_leaves_the_project_and_undo_puts_it_back(tabular_run, tmp_path):
     project = copy(tabular_run, tmp_path)
     q = queued(project)
@@ -506,6 +545,30 @@ def test_label_images_with_clicks_and_keys_then_reload(browser, image_run, tmp_p
         assert page.request.get(url + "media/" + q[0]).status == 200
         labeled = str(project.annotations["row"].iloc[0])
         assert page.request.get(url + "media/" + labeled).status == 404
+
+        # A mistake seen a round later: the page offers one's earlier answers to correct.
+        Project(project.path).next(batch=2, progress=False)
+        page.reload()
+        expect(page.locator("#earlier")).to_be_visible()
+        page.click("#earlier summary")
+        page.click(f"#earlier button[data-row='{q[0]}']")
+        expect(item).to_have_attribute("data-row", q[0])
+        expect(page.locator("#meta")).to_contain_text("your answer in round 1: top")
+        expect(page.locator("#controls")).to_be_hidden()
+        expect(page.locator("#buttons button.guess")).to_have_text("2top")
+        page.keyboard.press("Escape")  # back to the new batch
+        expect(item).not_to_have_attribute("data-row", q[0])
+        expect(page.locator("#controls")).to_be_visible()
+        page.click(f"#earlier button[data-row='{q[0]}']")
+        page.wait_for_function("() => { const i = document.querySelector('#show img');"
+                               " return i && i.complete && i.naturalWidth > 0; }")
+        page.keyboard.press("1")
+        expect(page.locator("#note")).to_have_text(f"Corrected row {q[0]}: top \u2192 bottom.")
+        expect(page.locator(f"#earlier button[data-row='{q[0]}']")).to_have_text(
+            f"Row {q[0]}: bottom (round 1)")
+        notes = Project(project.path).annotations
+        ana_lines = notes[notes["annotator"] == "ana"]
+        assert len(ana_lines) == 6 and (ana_lines["label"] == "bottom").sum() == 1
     assert not [m for m in console if "Content Security Policy" in m], console
 
 
