@@ -762,6 +762,9 @@ ROUTES = {"/": "GET", "/index.html": "GET", "/app.js": "GET", "/app.css": "GET",
           "/api/me": "GET", "/api/login": "POST", "/api/state": "GET", "/api/answer": "POST",
           "/api/undo": "POST", "/api/skip": "POST", "/api/exclude": "POST",
           "/api/correct": "POST"}
+#: The POST endpoints that take a row from a labeler, by the :class:`_Labeling` method.
+ACTIONS = {"/api/answer": "answer", "/api/skip": "skip", "/api/exclude": "exclude",
+           "/api/correct": "correct"}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -817,18 +820,10 @@ class _Handler(BaseHTTPRequestHandler):
                           "trust_names": labeling.trust_names}
             elif url.path == "/api/state":
                 result = labeling.state(self._annotator(query.get("annotator", [None])[0]))
-            elif url.path == "/api/answer":
+            elif url.path in ACTIONS:  # what one labeler does to a row
                 body = self._body()
-                result = labeling.answer(self._annotator(body.get("annotator")), body)
-            elif url.path == "/api/skip":
-                body = self._body()
-                result = labeling.skip(self._annotator(body.get("annotator")), body)
-            elif url.path == "/api/exclude":
-                body = self._body()
-                result = labeling.exclude(self._annotator(body.get("annotator")), body)
-            elif url.path == "/api/correct":
-                body = self._body()
-                result = labeling.correct(self._annotator(body.get("annotator")), body)
+                act = getattr(labeling, ACTIONS[url.path])
+                result = act(self._annotator(body.get("annotator")), body)
             else:
                 result = labeling.undo(self._annotator(self._body().get("annotator")))
             self._json(200, result)
