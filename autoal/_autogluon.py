@@ -161,6 +161,18 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def gain_and_error(correct, baseline) -> tuple:
+    """The mean over rows of ``correct - baseline`` (one boolean per row each: whether a
+    model was right there) and its standard error; (0, 0) for no rows."""
+    import numpy as np
+
+    gain = np.asarray(correct, dtype=float) - np.asarray(baseline, dtype=float)
+    if not len(gain):
+        return 0.0, 0.0
+    error = gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else 0.0
+    return float(gain.mean()), float(error)
+
+
 def _row_correct(probabilities, y):
     """Per row, whether the probabilities' class is ``y`` (AutoGluon's encoding: a binary
     problem's one column is the second class's probability)."""
@@ -208,21 +220,17 @@ def _ensembles() -> dict:
             return params
 
         def _fit(self, X, y, **kwargs):
-            import numpy as np
-
             names = list(self.base_model_names)
             columns = self.preprocess(X, y=y)
             super()._fit(X, y, **kwargs)
             weights = dict(zip(self.base_model_names, self.model.weights_))
             blend = sum(weights.get(name, 0.0) * p for name, p in zip(names, columns))
             average = sum(columns) / len(columns)
-            gain = (_row_correct(blend, y).astype(float)
-                    - _row_correct(average, y).astype(float))
-            error = gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else 0.0
+            gain, error = gain_and_error(_row_correct(blend, y), _row_correct(average, y))
             # kept for a look afterwards: what the greedy blend chose, and its gain
             self.greedy_weights_ = {name: float(weights.get(name, 0.0)) for name in names}
-            self.blend_gain_ = (float(gain.mean()), float(error))
-            if gain.mean() > self.params["standard_errors"] * error:
+            self.blend_gain_ = (gain, error)
+            if gain > self.params["standard_errors"] * error:
                 return
             self.base_model_names = names
             self.model = SimpleWeightedEnsemble(weights=[1 / len(names)] * len(names),

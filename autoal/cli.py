@@ -692,7 +692,9 @@ def _model_commands(commands) -> None:
                     "higher quality than the rounds' fits (medium: AutoGluon's default "
                     "models in 5-fold bags, 45 s; high: its zeroshot portfolio, 8-fold bags "
                     "and a stack level, 600 s; best: as high with two bag sets, 3600 s), and "
-                    "saves it in DIR/final (AutoGluon's folder and final.json). A loop run "
+                    "saves it in DIR/final (AutoGluon's folder and final.json). On tables "
+                    "medium keeps the rounds' models refitted on every label, and high and "
+                    "best keep theirs only where it beats those clearly out of fold. A loop run "
                     "directory does not keep its data: name it with --data.")
     train.add_argument("workdir")
     train.add_argument("--quality", choices=["medium", "high", "best"], default="medium",
@@ -719,6 +721,7 @@ def _model_commands(commands) -> None:
 
 
 def _train(args) -> int:
+    from .learners import WEIGHTED_BLEND_MARGIN
     from .rundir import RunDir
 
     if RunDir(args.workdir).config().get("kind") == "project":
@@ -739,6 +742,19 @@ def _train(args) -> int:
           f"on {info['n_labels']} labels in {info['fit_seconds']:.0f} s"
           + (f", out-of-fold accuracy {accuracy:.3f}" if accuracy is not None else "")
           + f"; saved in {model.path}.")
+    candidates = info.get("candidates", {})
+    rounds, portfolio = (candidates.get(name, {}).get("oof_accuracy")
+                         for name in ("rounds", "portfolio"))
+    if "portfolio" not in candidates:
+        print(f"It is the rounds' models refitted on every label: on tables quality "
+              f"{info['quality']} keeps them (--quality high fits AutoGluon's portfolio "
+              f"beside them).")
+    elif rounds is not None and portfolio is not None:
+        print(f"It is the {info['quality']} portfolio, whose out-of-fold accuracy beat the "
+              f"rounds' models' ({rounds:.3f}) clearly." if info["kept"] == "portfolio" else
+              f"It is the rounds' models refitted on every label: the {info['quality']} "
+              f"portfolio's out-of-fold accuracy ({portfolio:.3f}) did not beat theirs "
+              f"by more than {WEIGHTED_BLEND_MARGIN:g} standard error.")
     print(f"Next: autoal predict {args.workdir} DATA --out predictions.csv")
     return 0
 

@@ -93,7 +93,8 @@ class Result:
         ``path`` the folder to save in (default: ``workdir/final``; needed when the
         loop kept no run directory). ``quality`` is ``"medium"``, ``"high"`` or
         ``"best"``; ``time_limit`` (seconds) replaces its default (see
-        :mod:`autoal.final`). ``base_dir``: as :func:`loop`'s.
+        :mod:`autoal.final`; on tables ``"medium"`` keeps the rounds' models, refitted on
+        every label). ``base_dir``: as :func:`loop`'s.
         """
         from .final import train_result
 

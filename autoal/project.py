@@ -525,7 +525,9 @@ class Project:
 
         ``quality`` is ``"medium"``, ``"high"`` or ``"best"``; ``time_limit`` (seconds)
         replaces its default (see :mod:`autoal.final`). The labels must hold at least two
-        classes.
+        classes. On tables the rounds' models, refitted on every label, are the floor:
+        ``"medium"`` keeps them, ``"high"`` and ``"best"`` keep their portfolio only where
+        it beats them clearly out of fold (``info["kept"]``; see :mod:`autoal.final`).
         """
         from .final import train_project
 

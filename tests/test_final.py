@@ -16,9 +16,11 @@ from autoal.project import Project
 
 from conftest import CountingLearner, make_blobs_frame, write_images
 
-#: "medium" made quick for tests: two small models, 2-fold bags.
+#: "medium" made quick for tests: two small models, 2-fold bags (on tables, as "medium",
+#: the rounds' models alone).
 QUICK = {"models": {"LR": {}, "KNN": {}}, "num_bag_folds": 2, "num_bag_sets": 1,
-         "num_stack_levels": 0, "time_limit": 60.0, "max_epochs": 1}
+         "num_stack_levels": 0, "time_limit": 60.0, "max_epochs": 1,
+         "portfolio_on_tables": False}
 CLASSES = ["class_0", "class_1", "class_2"]
 
 
@@ -121,6 +123,43 @@ def test_train_again_replaces_the_model_whole(trained, tmp_path):
     assert model.info["autogluon"]["time_limit"] == 20
     assert not list((tmp_path / "run").glob(".final.*.partial"))
     assert model.predict(new_rows()).isin(CLASSES).all()
+
+
+@pytest.mark.slow
+def test_the_portfolio_is_kept_only_where_it_clearly_beats_the_rounds_models(tmp_path,
+                                                                             monkeypatch):
+    from autoal.learners import TabularLearner
+
+    truth = make_blobs_frame(n_per_class=4, n_classes=3, seed=1)["label"].to_numpy()
+    chance = {"DUMMY": {}}  # AutoGluon's model that predicts the most frequent class
+    both = {**QUICK, "portfolio_on_tables": True}  # as "high" and "best"
+    project = Project.init(pool_frame(), tmp_path / "run", learner="tabular")
+    cases = [("rounds", {**QUICK, "models": chance}, final._rounds_learner),  # as "medium"
+             ("rounds", {**both, "models": chance}, final._rounds_learner),
+             ("portfolio", both,
+              lambda spec, seed: TabularLearner(hyperparameters=chance, seed=seed))]
+    for kept, quality, rounds_learner in cases:
+        monkeypatch.setitem(QUALITY, "medium", quality)
+        monkeypatch.setattr(final, "_rounds_learner", rounds_learner)
+        info = project.train(time_limit=30).info
+        assert info["kept"] == kept
+        assert info["oof_accuracy"] == info["candidates"][kept]["oof_accuracy"] > 0.8
+        if not quality["portfolio_on_tables"]:
+            assert set(info["candidates"]) == {"rounds"} and info["portfolio_gain"] is None
+        else:
+            assert set(info["candidates"]) == {"rounds", "portfolio"}
+            gain, error = info["portfolio_gain"]
+            ours, theirs = (info["candidates"][name]["oof_accuracy"]
+                            for name in ("portfolio", "rounds"))
+            assert gain == pytest.approx(ours - theirs) and error > 0
+            assert (gain > error) == (kept == "portfolio") and abs(gain) > 0.3
+        # Only the kept one is saved, and it is what predicts.
+        assert [p.name for p in (tmp_path / "run" / "final").iterdir()
+                if p.is_dir()] == ["predictor"]
+        model = autoal.load(tmp_path / "run")
+        names = " ".join(model._model.predictor.model_names())
+        assert ("RandomForest" in names) == (kept == "rounds") and "Dummy" not in names
+        assert (model.predict(new_rows()).to_numpy() == truth).mean() > 0.8
 
 
 def test_a_class_renamed_after_training_is_predicted_by_its_new_name(tmp_path):
@@ -311,7 +350,9 @@ def test_train_and_predict_from_the_command_line(tmp_path, capsys):
     assert cli.main(["predict", str(tmp_path / "run"), str(tmp_path / "new.csv")]) == 2
     assert "no final model yet" in capsys.readouterr().err
     assert cli.main(["train", str(tmp_path / "run"), "--time-limit", "30"]) == 0
-    assert "saved in" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "saved in" in said and autoal.load(tmp_path / "run").info["kept"] == "rounds"
+    assert "It is the rounds' models refitted on every label: on tables quality medium" in said
     out = tmp_path / "predictions.csv"
     assert cli.main(["predict", str(tmp_path / "run"), str(tmp_path / "new.csv"),
                      "--out", str(out), "--id", "id"]) == 0
