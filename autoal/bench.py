@@ -20,7 +20,7 @@ import pandas as pd
 from ._checks import check_int
 from ._describe import describe
 from .data import infer_column_types
-from .learners import default_models, make_learner, tabular_features
+from .learners import make_learner, run_defaults
 from .loop import loop
 from .plotting import plot_bench
 from .rundir import RunDir, fingerprint, write_csv, write_json
@@ -168,15 +168,14 @@ def summarize(curves: pd.DataFrame, baseline: str = "random") -> pd.DataFrame:
 def _run_settings(df: pd.DataFrame, **loop_kwargs) -> dict:
     """What decides a run besides strategy and seed: every :func:`loop` parameter (its
     defaults filled in), the data's fingerprint, and what this autoal's defaults make of
-    the learner (its default models, how AutoGluon prepares its columns), so that a curve
-    saved by an autoal of other defaults runs again."""
+    the learner (its default models, how AutoGluon prepares its columns, how the models
+    are blended), so that a curve saved by an autoal of other defaults runs again."""
     bound = inspect.signature(loop).bind_partial(**loop_kwargs)
     bound.apply_defaults()
     settings = {key: describe(value) for key, value in bound.arguments.items()
                 if key not in ("df", "progress")}
     learner = _learner(df, bound.arguments)
-    return {**settings, "default_models": default_models(learner),
-            "tabular_features": tabular_features(learner), "data": fingerprint(df)}
+    return {**settings, **run_defaults(learner), "data": fingerprint(df)}
 
 
 def _learner(df: pd.DataFrame, arguments: dict):

@@ -352,6 +352,27 @@ def tabular_features(learner):
     return dict(TABULAR_FEATURES) if isinstance(_inner(learner), TabularLearner) else None
 
 
+def default_blend(learner):
+    """How ``learner`` blends its default models (:data:`EQUAL_BLEND_BELOW`,
+    :data:`WEIGHTED_BLEND_MARGIN`), or None where it was given its own models: what a newer
+    autoal may change under a run that :func:`learner_settings` describes with
+    ``hyperparameters=None``."""
+    learner = _inner(learner)
+    if type(learner) is TabularLearner and learner.hyperparameters is None:
+        return {"equal_below_per_class": EQUAL_BLEND_BELOW,
+                "weighted_margin": WEIGHTED_BLEND_MARGIN}
+    return None
+
+
+def run_defaults(learner) -> dict:
+    """What this autoal's defaults make of ``learner``, which its settings do not say:
+    ``default_models``, ``tabular_features`` and ``default_blend`` (None where they do
+    not apply). A run records them, and says so when resumed by an autoal whose differ."""
+    return {"default_models": default_models(learner),
+            "tabular_features": tabular_features(learner),
+            "default_blend": default_blend(learner)}
+
+
 def _inner(learner):
     """The learner that :class:`CrossFitted` wrappers (if any) fit in folds."""
     while isinstance(learner, CrossFitted):

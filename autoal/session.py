@@ -36,8 +36,8 @@ from . import _scratch
 from . import annotations as ann
 from ._checks import check_int, clean_label, damaged, format_examples
 from ._describe import without_defaults
-from .learners import (CrossFitted, FeatureEncoder, default_models, discard, feature_columns,
-                       learner_settings, make_learner, tabular_features)
+from .learners import (CrossFitted, FeatureEncoder, discard, feature_columns,
+                       learner_settings, make_learner, run_defaults)
 from .pool import ROUND, STOP
 from .predict import align_proba, predict_pool, strategy_inputs
 from .rundir import EXCLUDED, EXCLUDED_COLUMNS, Decoder, missing_state, write_csv
@@ -133,10 +133,9 @@ class Session:
     def _check_stored_defaults(self) -> None:
         """Warn where the resumed run's defaults were not this autoal's (once the learner
         is made: making it may import torch, which commands that fit nothing do without)."""
+        now = run_defaults(self._learner)
         for key, stored in self._stored_defaults.items():
-            now = {"default_models": default_models,
-                   "tabular_features": tabular_features}[key](self._learner)
-            _check_defaults(self.store.path, key, stored, now)
+            _check_defaults(self.store.path, key, stored, now[key])
 
     # ---- making one ------------------------------------------------------------------
 
@@ -182,8 +181,7 @@ class Session:
                 "time_limit": self.settings.time_limit,
                 "classes": list(self.pool.classes), "column_types": self.pool.column_types,
                 "learner": learner_settings(self.learner),
-                "default_models": default_models(self.learner),
-                "tabular_features": tabular_features(self.learner),
+                **run_defaults(self.learner),
                 "annotators": list(getattr(self.oracle, "annotators", None) or []),
                 **self.pool.data_key}
 
@@ -830,6 +828,8 @@ def _as_stored(config: dict, stored: dict) -> dict:
 
 #: What a run records of this autoal's defaults under its learner, as a warning names them.
 _DEFAULTS = {"default_models": "default models were",
+             "default_blend": "way of blending the default models "
+                              "(autoal.learners.EQUAL_BLEND_BELOW, WEIGHTED_BLEND_MARGIN) was",
              "tabular_features": "way of preparing the columns for AutoGluon "
                                  "(autoal.learners.TABULAR_FEATURES) was"}
 

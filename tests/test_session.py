@@ -99,7 +99,8 @@ def test_a_changed_learner_setting_is_refused_on_resume(blobs, tmp_path):
 
 @pytest.mark.slow
 def test_a_run_resumed_by_an_autoal_of_other_defaults_says_so(blobs, tmp_path):
-    from autoal.learners import DEFAULT_TABULAR_MODELS, TABULAR_FEATURES
+    from autoal.learners import (DEFAULT_TABULAR_MODELS, EQUAL_BLEND_BELOW, TABULAR_FEATURES,
+                                 WEIGHTED_BLEND_MARGIN)
     from autoal._checks import read_json
     from autoal.rundir import write_json
 
@@ -128,6 +129,25 @@ def test_a_run_resumed_by_an_autoal_of_other_defaults_says_so(blobs, tmp_path):
                                          r"fitted \{'post_drop_duplicates': True\}"):
         resumed = small_loop(blobs, tmp_path, rounds=3, learner=autoal.TabularLearner())
     assert resumed.history["round"].tolist() == [0, 1, 2, 3]
+    # and where it blended the default models otherwise; a run that recorded no blend
+    # (as autoal did before it recorded one) is not warned of
+    config = read_json(tmp_path / "autoal.json")
+    assert config["default_blend"] == {"equal_below_per_class": EQUAL_BLEND_BELOW,
+                                       "weighted_margin": WEIGHTED_BLEND_MARGIN}
+    write_json(tmp_path / "autoal.json", {**config, "tabular_features": TABULAR_FEATURES,
+                                          "default_blend": {"equal_below_per_class": 10}})
+    with pytest.warns(UserWarning, match=r"way of blending the default models .*fitted "
+                                         r"\{'equal_below_per_class': 10\}, its rounds from "
+                                         r"here on fit \{'equal_below_per_class': 3, "):
+        small_loop(blobs, tmp_path, rounds=4, learner=autoal.TabularLearner())
+    config = read_json(tmp_path / "autoal.json")
+    write_json(tmp_path / "autoal.json", {k: v for k, v in config.items()
+                                          if k != "default_blend"})
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*other than this one's")
+        resumed = small_loop(blobs, tmp_path, rounds=5, learner=autoal.TabularLearner())
+    assert resumed.history["round"].tolist() == [0, 1, 2, 3, 4, 5]
+    assert read_json(tmp_path / "own" / "autoal.json")["default_blend"] is None
 
 
 def test_settings_are_checked_once_with_named_errors():
