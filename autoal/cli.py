@@ -493,6 +493,16 @@ def _status(args) -> int:
         print(status["model"])
     if status["stop_reason"]:
         print(f"A stop rule fired: {status['stop_reason']}; you can stop labeling here.")
+    final = status["final_model"]
+    if final:
+        what = {"rounds": ", the rounds' models"}.get(final["kept"], "")
+        score = final["oof_accuracy"]
+        since = final["answers_since"]
+        print(f"Final model: trained {final['trained_at']} on {final['n_labels']} labels{what}"
+              + (f", out-of-fold accuracy {score:.3f}" if score is not None else "") + "; "
+              + ("no answers since." if not since else
+                 f"{since} answers since, which it has not seen: '{final['retrain']}' "
+                 f"again to fit them in."))
     return 0
 
 

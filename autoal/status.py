@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import math
 from collections import Counter, defaultdict
+from datetime import datetime
 from pathlib import Path
 
 from ._checks import FORMAT_VERSION, damaged, format_examples, read_json, state_round
@@ -32,7 +33,10 @@ def read_status(workdir) -> dict:
     (the last round's out-of-fold accuracy on labeled rows, or None), ``model``
     (None when a model picked the current queue, else why there is none yet: the labels
     hold fewer than 2 classes) and ``stop_reason`` (the stop rule that fired at the last
-    round, or None).
+    round, or None) and ``final_model`` (None before ``autoal train``, else
+    ``{"trained_at", "n_labels", "kept", "oof_accuracy", "answers_since", "retrain"}``:
+    from its ``final.json``; the answers given after it was trained, which it has not
+    seen; the command that trains it again).
     """
     path = Path(workdir)
     config = _config(path)
@@ -63,7 +67,32 @@ def read_status(workdir) -> dict:
         "estimated_accuracy": _number(history[-1].get("oof_accuracy")) if history else None,
         "model": _no_model(majority) if not history or history[-1].get("model") else None,
         "stop_reason": (history[-1].get("stop_reason") or None) if history else None,
+        "final_model": _final_model(path, annotations, config),
     }
+
+
+def _final_model(path: Path, annotations: list[dict], config: dict) -> dict | None:
+    """What :func:`read_status` says of the final model in ``path/final``, if any."""
+    file = path / "final" / "final.json"
+    if not file.is_file():
+        return None
+    info = read_json(file)
+    trained = _moment(info.get("trained_at"))
+    since = None if trained is None else sum(
+        1 for line in annotations if (_moment(line.get("time")) or trained) > trained)
+    return {"trained_at": info.get("trained_at"), "n_labels": info.get("n_labels"),
+            "kept": info.get("kept"), "oof_accuracy": info.get("oof_accuracy"),
+            "answers_since": since,
+            "retrain": f"autoal train {path}" + ("" if config.get("kind") == "project"
+                                                 else " --data FILE")}
+
+
+def _moment(text):
+    """A time as autoal writes them (``2026-11-25T03:28:03+0000``), or None."""
+    try:
+        return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return None
 
 
 def no_model_message(n_classes: int) -> str:

@@ -370,6 +370,35 @@ def test_train_and_predict_from_the_command_line(tmp_path, capsys):
     assert "lacks 1 of the feature columns" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+def test_status_says_what_the_final_model_has_not_seen(tmp_path, capsys):
+    import time
+
+    from autoal.status import read_status
+
+    project = Project.init(pool_frame(), tmp_path / "run", learner="tabular")
+    assert read_status(project.path)["final_model"] is None
+    model = project.train(time_limit=30)
+    assert read_status(project.path)["final_model"] == {
+        "trained_at": model.info["trained_at"], "n_labels": 24, "kept": "rounds",
+        "oof_accuracy": model.info["oof_accuracy"], "answers_since": 0,
+        "retrain": f"autoal train {project.path}"}
+    assert cli.main(["status", str(project.path)]) == 0
+    assert "Final model: trained " in capsys.readouterr().out
+    time.sleep(1.1)  # answers are stamped to the second
+    queue = project.next(batch=3, progress=False)
+    truth = make_blobs_frame(n_per_class=20, n_classes=3, seed=1)["label"]
+    project.import_answers(pd.DataFrame({"row": queue["row"],
+                                         "label": truth.loc[queue["row"]].to_numpy()}),
+                           annotator="ana")
+    assert read_status(project.path)["final_model"]["answers_since"] == 3
+    assert cli.main(["status", str(project.path)]) == 0
+    said = capsys.readouterr().out
+    assert (f"on 24 labels, the rounds' models, out-of-fold accuracy "
+            f"{model.info['oof_accuracy']:.3f}; 3 answers since, which it has not seen: "
+            f"'autoal train {project.path}' again to fit them in.") in said
+
+
 # ---- exports -----------------------------------------------------------------------------
 
 def test_export_writes_json_lines(tmp_path, capsys):
