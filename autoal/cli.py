@@ -495,7 +495,7 @@ def _status(args) -> int:
         print(f"A stop rule fired: {status['stop_reason']}; you can stop labeling here.")
     final = status["final_model"]
     if final:
-        what = {"rounds": ", the rounds' models"}.get(final["kept"], "")
+        what = ", the rounds' models" if final["kept"] == "rounds" else ""
         score = final["oof_accuracy"]
         since = final["answers_since"]
         print(f"Final model: trained {final['trained_at']} on {final['n_labels']} labels{what}"
@@ -731,6 +731,7 @@ def _model_commands(commands) -> None:
 
 
 def _train(args) -> int:
+    from .final import PORTFOLIO, ROUNDS
     from .learners import WEIGHTED_BLEND_MARGIN
     from .rundir import RunDir
 
@@ -754,14 +755,14 @@ def _train(args) -> int:
           + f"; saved in {model.path}.")
     candidates = info.get("candidates", {})
     rounds, portfolio = (candidates.get(name, {}).get("oof_accuracy")
-                         for name in ("rounds", "portfolio"))
-    if "portfolio" not in candidates:
+                         for name in (ROUNDS, PORTFOLIO))
+    if PORTFOLIO not in candidates:
         print(f"It is the rounds' models refitted on every label: on tables quality "
               f"{info['quality']} keeps them (--quality high fits AutoGluon's portfolio "
               f"beside them).")
     elif rounds is not None and portfolio is not None:
         print(f"It is the {info['quality']} portfolio, whose out-of-fold accuracy beat the "
-              f"rounds' models' ({rounds:.3f}) clearly." if info["kept"] == "portfolio" else
+              f"rounds' models' ({rounds:.3f}) clearly." if info["kept"] == PORTFOLIO else
               f"It is the rounds' models refitted on every label: the {info['quality']} "
               f"portfolio's out-of-fold accuracy ({portfolio:.3f}) did not beat theirs "
               f"by more than {WEIGHTED_BLEND_MARGIN:g} standard error.")

@@ -145,7 +145,7 @@ class FinalModel:
         self._model = model
 
     def __repr__(self) -> str:
-        kept = {ROUNDS: ", the rounds' models kept"}.get(self.info.get("kept"), "")
+        kept = ", the rounds' models kept" if self.info.get("kept") == ROUNDS else ""
         return (f"FinalModel({str(self.path)!r}: {self.info['learner']['name']} learner, "
                 f"quality {self.info['quality']}{kept}, {self.info['n_labels']} labels, "
                 f"classes {format_examples(self.classes, 10)})")

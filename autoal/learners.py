@@ -357,11 +357,9 @@ def default_blend(learner):
     :data:`WEIGHTED_BLEND_MARGIN`), or None where it was given its own models: what a newer
     autoal may change under a run that :func:`learner_settings` describes with
     ``hyperparameters=None``."""
-    learner = _inner(learner)
-    if type(learner) is TabularLearner and learner.hyperparameters is None:
-        return {"equal_below_per_class": EQUAL_BLEND_BELOW,
-                "weighted_margin": WEIGHTED_BLEND_MARGIN}
-    return None
+    if default_models(learner) is None:
+        return None
+    return {"equal_below_per_class": EQUAL_BLEND_BELOW, "weighted_margin": WEIGHTED_BLEND_MARGIN}
 
 
 def run_defaults(learner) -> dict:
