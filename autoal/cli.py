@@ -710,7 +710,8 @@ def _model_commands(commands) -> None:
     train.add_argument("--quality", choices=["medium", "high", "best"], default="medium",
                        help="how much to fit (default medium)")
     train.add_argument("--time-limit", type=float, default=None, metavar="S",
-                       help="seconds for AutoGluon's fit (default: by --quality)")
+                       help="seconds for AutoGluon's fit of its portfolio (default: by "
+                            "--quality; on tables medium fits none)")
     train.add_argument("--data", metavar="FILE",
                        help="a loop run directory's data: the CSV/Parquet file the loop ran on "
                             "(checked against the run's fingerprint)")

@@ -53,12 +53,14 @@ labels, 3 seeds) the medium portfolio was the better in 5 of 6 fits (+.006), so 
 embedding and multimodal learners fit their portfolio alone. ``final.json`` says which
 model it kept (``kept``: ``"portfolio"`` or ``"rounds"``), each one's out-of-fold
 accuracy and seconds (``candidates``), and where both were fitted the portfolio's gain
-with its standard error (``portfolio_gain``); only the kept one is saved. The rounds'
+with its standard error (``portfolio_gain``), and the portfolio's AutoGluon settings
+(``autogluon``; None where none was fitted); only the kept one is saved. The rounds'
 fit comes on top of the time limit.
 
 Model families whose package is not installed (CatBoost, XGBoost, FastAI) are left
-out. ``time_limit=`` replaces the default; it bounds AutoGluon's fit (embedding the
-rows first comes on top). The embedding learner's final model reads the embeddings
+out. ``time_limit=`` replaces the default; it bounds AutoGluon's fit of the portfolio
+(embedding the rows first comes on top), so at ``"medium"`` on tables, where there is
+none, it bounds nothing, and a warning says so. The embedding learner's final model reads the embeddings
 the rounds read: the run's backbones (packaged, loaded offline) and projections (PCA
 to ``dims``, and the text columns' n-gram features, fitted again on every row of the
 data, without labels, and saved as arrays); the multimodal learner fine-tunes its
@@ -387,8 +389,8 @@ def _fit(features: pd.DataFrame, labels: pd.Series, out: Path, *, label, classes
     from . import __version__
 
     quality = check_choice("quality", quality, tuple(QUALITY), owner=owner)
-    time_limit = check_positive_or_none("time_limit", time_limit, owner=owner)
-    time_limit = QUALITY[quality]["time_limit"] if time_limit is None else time_limit
+    given_limit = check_positive_or_none("time_limit", time_limit, owner=owner)
+    time_limit = QUALITY[quality]["time_limit"] if given_limit is None else given_limit
     labels = labels.dropna()
     seen = sorted_classes(labels.unique())
     if len(seen) < 2:
@@ -411,8 +413,14 @@ def _fit(features: pd.DataFrame, labels: pd.Series, out: Path, *, label, classes
     rounds = _rounds_learner(spec, seed)
     portfolio = None if rounds is not None and not q["portfolio_on_tables"] else _learner(
         spec, types, quality, time_limit=time_limit, seed=seed, progress=progress)
-    logger.info("final model: %d labels of %d classes, %s learner, quality %s, time limit "
-                "%.0f s", len(train), len(seen), spec["name"], quality, time_limit)
+    if portfolio is None and given_limit is not None:
+        logger.warning("time_limit=%g bounds AutoGluon's portfolio, which quality %r does not "
+                       "fit on tables: the final model is the rounds' models refitted, in "
+                       "seconds. Pass quality='high' for a portfolio the limit bounds.",
+                       given_limit, quality)
+    logger.info("final model: %d labels of %d classes, %s learner, quality %s, %s",
+                len(train), len(seen), spec["name"], quality,
+                "the rounds' models" if portfolio is None else f"time limit {time_limit:.0f} s")
     out.parent.mkdir(parents=True, exist_ok=True)
     lock = _locked(out, "try again")
     try:
@@ -452,8 +460,8 @@ def _fit(features: pd.DataFrame, labels: pd.Series, out: Path, *, label, classes
                 "features": [{"name": c, "type": column_types[c], "dtype": str(train[c].dtype)}
                              for c in columns],
                 "learner": spec, "quality": quality,
-                "autogluon": {k: v for k, v in q.items() if k != "time_limit"}
-                | {"time_limit": time_limit},
+                "autogluon": None if portfolio is None else {
+                    k: v for k, v in q.items() if k != "time_limit"} | {"time_limit": time_limit},
                 "n_labels": len(train),
                 "per_class": {str(c): int(counts.get(c, 0)) for c in classes},
                 "oof_accuracy": accuracy, "fit_seconds": round(seconds, 3),
