@@ -60,11 +60,11 @@ fit comes on top of the time limit.
 Model families whose package is not installed (CatBoost, XGBoost, FastAI) are left
 out. ``time_limit=`` replaces the default; it bounds AutoGluon's fit of the portfolio
 (embedding the rows first comes on top), so at ``"medium"`` on tables, where there is
-none, it bounds nothing, and a warning says so. The embedding learner's final model reads the embeddings
-the rounds read: the run's backbones (packaged, loaded offline) and projections (PCA
-to ``dims``, and the text columns' n-gram features, fitted again on every row of the
-data, without labels, and saved as arrays); the multimodal learner fine-tunes its
-backbone for 10, 20 or 40 epochs.
+none, it bounds nothing, and a warning says so. The embedding learner's final model
+reads the embeddings the rounds read: the run's backbones (packaged, loaded offline)
+and projections (PCA to ``dims``, and the text columns' n-gram features, fitted again
+on every row of the data, without labels, and saved as arrays); the multimodal learner
+fine-tunes its backbone for 10, 20 or 40 epochs.
 """
 
 from __future__ import annotations
