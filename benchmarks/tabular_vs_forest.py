@@ -18,12 +18,16 @@ the seed alone. Then ``rounds`` rounds of ``batch`` labels (scaled to the set):
 - ``forest_margin_again`` (in ``--configs``): the yardstick once more, its forest and
   tie-breaks seeded otherwise (``seed + 1000``). How far below itself it falls is what
   chance alone does to a contender no better and no worse than the yardstick.
+- for each autoal run, the yardstick's forest fitted each round on the rows autoal had
+  labeled (``forest_same_rows``): the learners compared on the same rows, apart from
+  the picks.
 
 Printed per set and round: labels, mean test accuracy over the seeds and each seed's,
 and seconds per round (autoal: fit + predict + score from its history; the yardstick:
 fit + predict + pick), then the worst gap of each contender's mean curve to the
 yardstick's, with its standard error over the seeds (paired: a seed's contenders share
-test rows and start), the rounds below and those more than 2 standard errors below.
+test rows and start), the rounds below and those more than 2 standard errors below;
+and for autoal's runs the same against the forest on their rows (``rows_*``).
 The default was chosen on the sets in :data:`CHOSEN_ON`; the others only report.
 Each finished run is saved in ``--out/<set>/`` (named by contender, a hash of
 its settings and autoal's default models, rounds x batch and seed) and loaded, not
@@ -255,6 +259,9 @@ CONFIGS = {
     "kept_categories_3": {"kept_below": 3},
 }
 FOREST = "forest_margin"
+#: An autoal run's column: the yardstick's forest fitted, each round, on the rows autoal
+#: had labeled (:func:`forest_on_rows`).
+SAME_ROWS = "forest_same_rows"
 #: The yardstick again with other seeds for its forest and its tie-breaks: how far below
 #: itself the yardstick falls by chance, the floor for reading the other contenders' gaps.
 FOREST_AGAIN = "forest_margin_again"
@@ -279,12 +286,22 @@ def _onehot(features: pd.DataFrame) -> pd.DataFrame:
     return pd.get_dummies(features, dtype=float)
 
 
+def _arrays(df: pd.DataFrame):
+    """The yardstick's features (:func:`_onehot`, as floats) and labels."""
+    return _onehot(df.drop(columns=["label"])).to_numpy(dtype=float), df["label"].to_numpy()
+
+
+def _forest(X, y, rows, seed):
+    """The yardstick's model: scikit-learn's ``RandomForestClassifier()`` on ``rows``."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(random_state=seed).fit(X[rows], y[rows])
+
+
 def forest_margin(df, test, init, *, rounds, batch, seed, draws=None) -> pd.DataFrame:
     """The yardstick: scikit-learn's random forest, refit every round, margin sampling.
     ``draws`` seeds the forest and the tie-breaks (default: ``seed``, as the split)."""
-    from sklearn.ensemble import RandomForestClassifier
-
-    X, y = _onehot(df.drop(columns=["label"])).to_numpy(dtype=float), df["label"].to_numpy()
+    X, y = _arrays(df)
     position = pd.Series(np.arange(len(df)), index=df.index)
     test_at = position[test].to_numpy()
     labeled = position[init].to_numpy()
@@ -294,7 +311,7 @@ def forest_margin(df, test, init, *, rounds, batch, seed, draws=None) -> pd.Data
     rows = []
     for r in range(rounds + 1):
         t0 = time.perf_counter()
-        model = RandomForestClassifier(random_state=draws).fit(X[labeled], y[labeled])
+        model = _forest(X, y, labeled, draws)
         accuracy = float(np.mean(model.predict(X[test_at]) == y[test_at]))
         n_labeled = len(labeled)
         if r < rounds and len(pool):
@@ -396,7 +413,27 @@ def autoal_run(df, test, init, *, rounds, batch, seed, config) -> pd.DataFrame:
     seconds = h["fit_seconds"] + h["predict_seconds"].fillna(0) + h["score_seconds"].fillna(0)
     return pd.DataFrame({"round": h["round"], "n_labeled": h["n_labeled"],
                          "accuracy": h["accuracy"], "seconds": seconds,
-                         "fit_seconds": h["fit_seconds"]})
+                         "fit_seconds": h["fit_seconds"],
+                         SAME_ROWS: forest_on_rows(df, test, init, result, seed)})
+
+
+def forest_on_rows(df, test, init, result, seed) -> list:
+    """Per round, the test accuracy of the yardstick's forest (seeded as the yardstick)
+    fitted on the rows autoal had labeled then: the learners compared on the same rows,
+    apart from the picks."""
+    X, y = _arrays(df)
+    position = pd.Series(np.arange(len(df)), index=df.index)
+    test_at = position[test].to_numpy()
+    answered = result.annotations
+    out = []
+    for r, n_labeled in zip(result.history["round"], result.history["n_labeled"]):
+        rows = pd.Index(init).union(pd.Index(answered.loc[answered["round"] <= r, "row"]))
+        if len(rows) != n_labeled:
+            raise RuntimeError(f"round {r}: {len(rows)} rows labeled, the history says "
+                               f"{n_labeled}")
+        model = _forest(X, y, position[rows].to_numpy(), seed)
+        out.append(float(np.mean(model.predict(X[test_at]) == y[test_at])))
+    return out
 
 
 def _version(who) -> str:
@@ -462,26 +499,41 @@ def table(curves: pd.DataFrame, contenders) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
+def _gap(per_seed: pd.DataFrame):
+    """A gap per round and seed (rows: rounds, columns: seeds): its mean over the seeds per
+    round and that mean's standard error (the seeds paired: same test rows, same start)."""
+    gap = per_seed.mean(axis=1)
+    return gap, per_seed.std(axis=1, ddof=1).fillna(0) / np.sqrt(per_seed.shape[1])
+
+
 def gaps(curves: pd.DataFrame, contenders) -> pd.DataFrame:
     """Per contender: worst gap of its mean curve to the yardstick's, where, the standard
     error of that gap over the seeds (paired: same seed, same test rows), the rounds below
-    and the rounds more than two standard errors below, and time."""
+    and the rounds more than two standard errors below, and time. For autoal's runs, the
+    learner alone (``rows_*``): its accuracy against the yardstick's forest fitted on the
+    same rows (:data:`SAME_ROWS`), the mean gap and the rounds below (clearly)."""
     accuracy = curves.pivot_table(index=["round", "seed"], columns="contender",
                                   values="accuracy")
     seconds = curves.groupby("contender")["seconds"].mean()
     rows = []
     for who in contenders:
-        per_seed = (accuracy[who] - accuracy[FOREST]).unstack("seed")
-        gap = per_seed.mean(axis=1)
-        se = per_seed.std(axis=1, ddof=1).fillna(0) / np.sqrt(per_seed.shape[1])
+        gap, se = _gap((accuracy[who] - accuracy[FOREST]).unstack("seed"))
         worst = int(gap.idxmin())
-        rows.append({"contender": who, "worst_gap": gap.min(), "worst_round": worst,
-                     "worst_se": se[worst], "rounds_below": int((gap < -1e-9).sum()),
-                     "clearly_below": int((gap < -2 * se - 1e-9).sum()),
-                     "mean_gap": gap.mean(),
-                     "final": accuracy[who].groupby("round").mean().iloc[-1],
-                     "s_per_round": seconds[who]})
-    return pd.DataFrame(rows).set_index("contender")
+        row = {"contender": who, "worst_gap": gap.min(), "worst_round": worst,
+               "worst_se": se[worst], "rounds_below": int((gap < -1e-9).sum()),
+               "clearly_below": int((gap < -2 * se - 1e-9).sum()), "mean_gap": gap.mean(),
+               "final": accuracy[who].groupby("round").mean().iloc[-1],
+               "s_per_round": seconds[who]}
+        runs = curves[curves["contender"] == who]
+        if SAME_ROWS in runs and runs[SAME_ROWS].notna().all():
+            same, same_se = _gap((runs["accuracy"] - runs[SAME_ROWS]).to_frame("gap")
+                                 .assign(round=runs["round"], seed=runs["seed"])
+                                 .pivot(index="round", columns="seed", values="gap"))
+            row.update(rows_gap=same.mean(), rows_below=int((same < -1e-9).sum()),
+                       rows_clearly=int((same < -2 * same_se - 1e-9).sum()))
+        rows.append(row)
+    out = pd.DataFrame(rows).set_index("contender")
+    return out.astype({c: "Int64" for c in ("rows_below", "rows_clearly") if c in out})
 
 
 def main(argv=None) -> None:
@@ -518,7 +570,10 @@ def main(argv=None) -> None:
     print("\nmean: test accuracy over the seeds; seeds: each seed's; s: seconds per round "
           "(autoal: fit + predict + score; forest: fit + predict + pick). worst_gap: min over "
           "rounds of (mean accuracy - forest_margin's); worst_se: its standard error over the "
-          "seeds; clearly_below: rounds more than 2 standard errors below.")
+          "seeds; clearly_below: rounds more than 2 standard errors below. rows_gap, "
+          "rows_below, rows_clearly: the same for autoal's learner against the yardstick's "
+          "forest fitted on the rows autoal labeled (the learners apart from the picks; "
+          "mean gap over the rounds).")
 
 
 if __name__ == "__main__":
