@@ -207,6 +207,11 @@ def read_json(path) -> dict:
 
 #: Version of the run directory's layout (see :mod:`autoal.rundir`); another is refused.
 FORMAT_VERSION = 2
+#: How a run directory's files stamp a time (an answer's ``time``, ``final.json``'s
+#: ``trained_at``): ``time.strftime(TIME_FORMAT)``.
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+#: The final model's folder in a run directory, and its description.
+FINAL, FINAL_JSON = "final", "final.json"
 
 
 def state_round(state: dict, path) -> int:

@@ -80,16 +80,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._checks import (check_choice, check_positive_or_none, format_examples, read_json,
-                      short)
+from ._checks import (FINAL, FINAL_JSON, TIME_FORMAT, check_choice, check_positive_or_none,
+                      format_examples, read_json, short)
 from .data import IMAGE, NUMERICAL, check_images, read_table, resolve_paths
 from .pool import sorted_classes, with_clean_labels
 from .rundir import CONFIG, Decoder, RunDir, fingerprint, write_json
 
 logger = logging.getLogger(__name__)
 
-#: The final model's folder in a run directory, its description, AutoGluon's folder in it.
-FINAL, FINAL_JSON, PREDICTOR = "final", "final.json", "predictor"
+#: AutoGluon's folder in the final model's (:data:`FINAL`, described in :data:`FINAL_JSON`).
+PREDICTOR = "predictor"
 #: The two models a tabular final fit weighs (``final.json``'s ``kept``): the quality's
 #: portfolio, and the rounds' default models fitted on every label.
 PORTFOLIO, ROUNDS = "portfolio", "rounds"
@@ -470,7 +470,7 @@ def _fit(features: pd.DataFrame, labels: pd.Series, out: Path, *, label, classes
                            else float(np.mean(right[name])),
                            "fit_seconds": round(fitted[name][1], 3)} for name in fitted},
                 "portfolio_gain": gain,
-                "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "trained_at": time.strftime(TIME_FORMAT),
                 "projections": list(projections), "source": source,
                 "predictor": PREDICTOR})
             _replace(partial, out)

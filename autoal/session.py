@@ -34,7 +34,7 @@ import pandas as pd
 
 from . import _scratch
 from . import annotations as ann
-from ._checks import check_int, clean_label, damaged, format_examples
+from ._checks import TIME_FORMAT, check_int, clean_label, damaged, format_examples
 from ._describe import without_defaults
 from .learners import (CrossFitted, FeatureEncoder, discard, feature_columns,
                        learner_settings, make_learner, run_defaults)
@@ -591,7 +591,7 @@ class Session:
                                  + ".")
             lines = new.assign(round=self.round + 1)
             if self.kind == "project":
-                lines["time"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+                lines["time"] = time.strftime(TIME_FORMAT)
             table = existing.copy()
             if corrected.any():  # in place: the answer keeps its round and its order
                 at = replaced[corrected].to_numpy()
@@ -640,7 +640,7 @@ class Session:
             if new:
                 lines = pd.DataFrame({"row": [str(r) for r in new], "annotator": annotator,
                                       "round": self.round + 1,
-                                      "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+                                      "time": time.strftime(TIME_FORMAT)})
                 write_csv(self.store.path / EXCLUDED, pd.concat([table, lines]))
         return new
 

@@ -16,7 +16,8 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from pathlib import Path
 
-from ._checks import FORMAT_VERSION, damaged, format_examples, read_json, state_round
+from ._checks import (FINAL, FINAL_JSON, FORMAT_VERSION, TIME_FORMAT, damaged,
+                      format_examples, read_json, state_round)
 
 
 
@@ -73,7 +74,7 @@ def read_status(workdir) -> dict:
 
 def _final_model(path: Path, annotations: list[dict], config: dict) -> dict | None:
     """What :func:`read_status` says of the final model in ``path/final``, if any."""
-    file = path / "final" / "final.json"
+    file = path / FINAL / FINAL_JSON
     if not file.is_file():
         return None
     info = read_json(file)
@@ -90,7 +91,7 @@ def _final_model(path: Path, annotations: list[dict], config: dict) -> dict | No
 def _moment(text):
     """A time as autoal writes them (``2026-11-25T03:28:03+0000``), or None."""
     try:
-        return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%S%z")
+        return datetime.strptime(str(text), TIME_FORMAT)
     except ValueError:
         return None
 

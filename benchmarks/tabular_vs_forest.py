@@ -286,9 +286,12 @@ def _onehot(features: pd.DataFrame) -> pd.DataFrame:
     return pd.get_dummies(features, dtype=float)
 
 
-def _arrays(df: pd.DataFrame):
-    """The yardstick's features (:func:`_onehot`, as floats) and labels."""
-    return _onehot(df.drop(columns=["label"])).to_numpy(dtype=float), df["label"].to_numpy()
+def _arrays(df: pd.DataFrame, test):
+    """The yardstick's features (:func:`_onehot`, as floats), labels, each row label's
+    position and the test rows' positions."""
+    position = pd.Series(np.arange(len(df)), index=df.index)
+    return (_onehot(df.drop(columns=["label"])).to_numpy(dtype=float), df["label"].to_numpy(),
+            position, position[test].to_numpy())
 
 
 def _forest(X, y, rows, seed):
@@ -301,9 +304,7 @@ def _forest(X, y, rows, seed):
 def forest_margin(df, test, init, *, rounds, batch, seed, draws=None) -> pd.DataFrame:
     """The yardstick: scikit-learn's random forest, refit every round, margin sampling.
     ``draws`` seeds the forest and the tie-breaks (default: ``seed``, as the split)."""
-    X, y = _arrays(df)
-    position = pd.Series(np.arange(len(df)), index=df.index)
-    test_at = position[test].to_numpy()
+    X, y, position, test_at = _arrays(df, test)
     labeled = position[init].to_numpy()
     pool = np.setdiff1d(np.arange(len(df)), np.concatenate([test_at, labeled]))
     draws = seed if draws is None else draws
@@ -421,9 +422,7 @@ def forest_on_rows(df, test, init, result, seed) -> list:
     """Per round, the test accuracy of the yardstick's forest (seeded as the yardstick)
     fitted on the rows autoal had labeled then: the learners compared on the same rows,
     apart from the picks."""
-    X, y = _arrays(df)
-    position = pd.Series(np.arange(len(df)), index=df.index)
-    test_at = position[test].to_numpy()
+    X, y, position, test_at = _arrays(df, test)
     answered = result.annotations
     out = []
     for r, n_labeled in zip(result.history["round"], result.history["n_labeled"]):
@@ -526,9 +525,8 @@ def gaps(curves: pd.DataFrame, contenders) -> pd.DataFrame:
                "s_per_round": seconds[who]}
         runs = curves[curves["contender"] == who]
         if SAME_ROWS in runs and runs[SAME_ROWS].notna().all():
-            same, same_se = _gap((runs["accuracy"] - runs[SAME_ROWS]).to_frame("gap")
-                                 .assign(round=runs["round"], seed=runs["seed"])
-                                 .pivot(index="round", columns="seed", values="gap"))
+            paired = runs.set_index(["round", "seed"])
+            same, same_se = _gap((paired["accuracy"] - paired[SAME_ROWS]).unstack("seed"))
             row.update(rows_gap=same.mean(), rows_below=int((same < -1e-9).sum()),
                        rows_clearly=int((same < -2 * same_se - 1e-9).sum()))
         rows.append(row)
